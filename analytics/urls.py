@@ -1,0 +1,3 @@
+"""URLs of the analytics app."""
+
+urlpatterns: list = []

@@ -1,0 +1,88 @@
+"""Project-wide pytest fixtures: test databases that are really test databases.
+
+With pooled aliases, a pool created before the test databases exist keeps the real database's
+connection parameters, and the run then migrates and queries the REAL database (FIELD-NOTES).
+So: every pool is reset before the test databases are created, and the run fails at once if
+any alias is connected to a database whose name does not start with `test_`.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connections
+
+from verisyntra.db.config import POOLED_ALIASES
+from verisyntra.db.pools import reset_pools
+
+
+def connected_database_names() -> dict[str, str]:
+    names = {}
+    for alias in POOLED_ALIASES:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT current_database()")
+            names[alias] = cursor.fetchone()[0]
+    return names
+
+
+def non_test_databases(names: dict[str, str]) -> dict[str, str]:
+    return {alias: name for alias, name in names.items() if not name.startswith("test_")}
+
+
+def assert_only_test_databases() -> None:
+    wrong = non_test_databases(connected_database_names())
+    if wrong:
+        pytest.exit(f"REFUSING TO RUN: aliases connected to non-test databases: {wrong}", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, django_db_blocker):
+    """Runs just before the test databases are created: no pool may survive from before."""
+    with django_db_blocker.unblock():
+        for alias in POOLED_ALIASES:
+            connections[alias].close()
+        reset_pools()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's setup, then the guard: every alias must be on a `test_` database."""
+    with django_db_blocker.unblock():
+        assert_only_test_databases()
+        for alias in POOLED_ALIASES:
+            connections[alias].close()
+    yield
+
+
+class QueryLog:
+    """Which alias, and which server backend (PID), served each query of the current thread."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, int, str]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        connection = context["connection"]
+        self.entries.append((connection.alias, connection.connection.info.backend_pid, sql))
+        return execute(sql, params, many, context)
+
+    @property
+    def aliases(self) -> list[str]:
+        return [alias for alias, _, _ in self.entries]
+
+    @property
+    def pids(self) -> list[int]:
+        return [pid for _, pid, _ in self.entries]
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+@pytest.fixture
+def query_log():
+    """Record (alias, backend_pid, sql) for every query this thread runs through the pooled aliases."""
+    from contextlib import ExitStack
+
+    log = QueryLog()
+    with ExitStack() as stack:
+        for alias in POOLED_ALIASES:
+            stack.enter_context(connections[alias].execute_wrapper(log))
+        yield log

@@ -1,0 +1,1 @@
+"""Pool and database health: health endpoints, metrics and `manage.py pool_report`."""

@@ -1,0 +1,3 @@
+"""URLs of the health app."""
+
+urlpatterns: list = []

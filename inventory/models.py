@@ -1,0 +1,179 @@
+"""Tenants and the record of processing: processing activities and the data scans that ingest them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models.functions import Now
+from django.utils import timezone
+
+
+class Tenant(models.Model):
+    """A company keeping its record of processing in VeriSyntra."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="TenantMembership", related_name="tenants")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantMembership(models.Model):
+    """A user's access to a tenant; a user may belong to several tenants."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tenant_memberships")
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="unique_membership_per_user_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant}"
+
+
+class PdplCategory(models.TextChoices):
+    """The law knows basic and sensitive personal data; "public" is the product's own third category."""
+
+    SENSITIVE = "sensitive", "Category 1: Sensitive Personal Data"
+    BASIC = "basic", "Category 2: Basic Personal Data"
+    PUBLIC = "public", "Category 3: Public Data"
+
+
+PDPL_CATEGORY_VI = {
+    PdplCategory.SENSITIVE: "Loại 1: Dữ liệu Cá nhân Nhạy cảm",
+    PdplCategory.BASIC: "Loại 2: Dữ liệu Cá nhân Cơ bản",
+    PdplCategory.PUBLIC: "Loại 3: Dữ liệu Công khai",
+}
+
+
+class LegalBasis(models.TextChoices):
+    CONSENT = "consent", "Consent"
+    CONTRACT = "contract", "Contract"
+    LEGAL_OBLIGATION = "legal_obligation", "Legal obligation"
+    VITAL_INTEREST = "vital_interest", "Vital interest"
+    PUBLIC_INTEREST = "public_interest", "Public interest"
+    LEGITIMATE_INTEREST = "legitimate_interest", "Legitimate interest"
+
+
+LEGAL_BASIS_VI = {
+    LegalBasis.CONSENT: "Sự đồng ý của chủ thể dữ liệu",
+    LegalBasis.CONTRACT: "Thực hiện hợp đồng",
+    LegalBasis.LEGAL_OBLIGATION: "Nghĩa vụ theo quy định của pháp luật",
+    LegalBasis.VITAL_INTEREST: "Bảo vệ tính mạng, sức khỏe",
+    LegalBasis.PUBLIC_INTEREST: "Lợi ích công cộng",
+    LegalBasis.LEGITIMATE_INTEREST: "Lợi ích hợp pháp",
+}
+
+
+class ScanStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSING = "processing", "Processing"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+SCAN_STATUS_VI = {
+    ScanStatus.PENDING: "Đang chờ xử lý",
+    ScanStatus.PROCESSING: "Đang xử lý",
+    ScanStatus.COMPLETED: "Hoàn thành",
+    ScanStatus.FAILED: "Thất bại",
+}
+
+
+class DataScan(models.Model):
+    """A background ingestion of processing activities, processed in chunks by a Celery worker."""
+
+    scan_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="data_scans")
+    status = models.CharField(max_length=16, choices=ScanStatus.choices, default=ScanStatus.PENDING)
+    progress_percent = models.PositiveSmallIntegerField(default=0)
+    records_total = models.PositiveIntegerField(default=0)
+    records_processed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Touched on every committed chunk: the beat sweep finds scans stuck without progress by it.
+    updated_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    error = models.TextField(blank=True, default="")
+    error_vi = models.TextField(blank=True, default="")
+    celery_task_id = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="datascan_tenant_created"),
+            models.Index(fields=["status", "updated_at"], name="datascan_status_updated"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(progress_percent__lte=100), name="datascan_progress_le_100"),
+            models.CheckConstraint(
+                condition=models.Q(records_processed__lte=models.F("records_total")),
+                name="datascan_processed_le_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"scan {self.scan_id} ({self.status})"
+
+    @property
+    def status_vi(self) -> str:
+        return SCAN_STATUS_VI[ScanStatus(self.status)]
+
+
+class ProcessingActivity(models.Model):
+    """One processing activity (hoạt động xử lý dữ liệu cá nhân) in a tenant's record of processing."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="processing_activities")
+    activity_name = models.CharField(max_length=255)
+    pdpl_category = models.CharField(max_length=16, choices=PdplCategory.choices)
+    data_fields = ArrayField(models.CharField(max_length=255), default=list)
+    purpose = models.TextField(blank=True, default="")
+    legal_basis = models.CharField(max_length=32, choices=LegalBasis.choices, blank=True, default="")
+    data_subjects = ArrayField(models.CharField(max_length=255), default=list, blank=True)
+    recipients = ArrayField(models.CharField(max_length=255), default=list, blank=True)
+    cross_border_transfer = models.BooleanField(default=False)
+    retention_months = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
+    data_scan = models.ForeignKey(
+        DataScan, on_delete=models.SET_NULL, null=True, blank=True, related_name="processing_activities"
+    )
+    # Position of the record in its scan's input: with the unique constraint below, a chunk that
+    # is written twice (redelivered task, retry) cannot create a second row.
+    scan_record_index = models.PositiveIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name_plural = "processing activities"
+        ordering = ["created_at", "id"]
+        indexes = [
+            # Lists and cursor paging: WHERE tenant_id = %s ORDER BY created_at, id.
+            models.Index(fields=["tenant", "created_at", "id"], name="activity_tenant_created_id"),
+            # The compliance summary reads only these columns: an index-only scan per tenant.
+            models.Index(
+                fields=["tenant", "pdpl_category", "legal_basis", "cross_border_transfer"],
+                name="activity_tenant_summary",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["data_scan", "scan_record_index"],
+                condition=models.Q(data_scan__isnull=False),
+                name="activity_unique_scan_record",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.activity_name
+
+    @property
+    def pdpl_category_vi(self) -> str:
+        return PDPL_CATEGORY_VI[PdplCategory(self.pdpl_category)]

@@ -1,0 +1,3 @@
+"""URLs of the inventory app."""
+
+urlpatterns: list = []

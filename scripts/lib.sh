@@ -1,0 +1,158 @@
+# Shared by scripts/dev and scripts/test: a virtualenv with the pinned requirements, and a
+# reachable PostgreSQL and Redis (local ones started from the machine's binaries when nothing
+# listens). Sourced, not run.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="${VENV:-$ROOT/.venv}"
+PY="$VENV/bin/python"
+export DATABASE_URL="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/verisyntra}"
+export CELERY_BROKER_URL="${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf '\033[31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }
+
+ensure_venv() {
+  local requirements="$1"
+  if [ ! -x "$PY" ]; then
+    say "creating virtualenv in $VENV"
+    python3 -m venv "$VENV" || die "python3 -m venv failed: install Python 3.11 with venv (apt-get install python3-venv)"
+  fi
+  local stamp="$VENV/.installed-$(sha1sum "$ROOT/requirements.txt" "$ROOT/$requirements" | sha1sum | cut -c1-12)"
+  if [ ! -f "$stamp" ]; then
+    say "installing pinned requirements ($requirements)"
+    "$PY" -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
+    "$PY" -m pip install --quiet -r "$ROOT/$requirements" 2>&1 | grep -v "is ignored" || true
+    "$PY" -c "import django, rest_framework, dj_db_conn_pool, celery, django_celery_results" \
+      || die "requirements did not install; see pip's output above"
+    touch "$stamp"
+  fi
+}
+
+# host port of a URL, e.g. "127.0.0.1 5432"
+url_host_port() {
+  python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(p.hostname or "127.0.0.1", p.port or int(sys.argv[2]))' "$1" "$2"
+}
+
+listening() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+is_local() { case "$1" in 127.*|localhost|::1) return 0;; *) return 1;; esac; }
+
+wait_for() {  # host port seconds
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do listening "$1" "$2" && return 0; sleep 0.1; done
+  return 1
+}
+
+ensure_postgres() {
+  read -r host port < <(url_host_port "$DATABASE_URL" 5432)
+  if ! listening "$host" "$port"; then
+    is_local "$host" || die "PostgreSQL at $host:$port is not reachable; check DATABASE_URL"
+    if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+      say "starting local PostgreSQL ($(ls /etc/postgresql) main)"
+      pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start \
+        || die "could not start PostgreSQL with pg_ctlcluster"
+    else
+      die "nothing listens on $host:$port and no local PostgreSQL is installed: apt-get install postgresql-15, or set DATABASE_URL"
+    fi
+    wait_for "$host" "$port" 30 || die "PostgreSQL did not start listening on $host:$port"
+  fi
+  local i
+  for ((i = 0; i < 50; i++)); do
+    "$PY" - <<'PY' && return 0
+import os, sys, psycopg2
+from urllib.parse import urlsplit
+url = urlsplit(os.environ["DATABASE_URL"])
+try:
+    psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username or "postgres",
+                     password=url.password, dbname="postgres", connect_timeout=3).close()
+except psycopg2.OperationalError as exc:
+    if "starting up" in str(exc) or "shutting down" in str(exc):
+        sys.exit(1)
+    sys.exit(f"PostgreSQL refused the connection: {exc}".strip())
+PY
+    [ $? -eq 1 ] || exit 1
+    sleep 0.2
+  done
+  die "PostgreSQL did not become ready"
+}
+
+# The pools of all processes must fit the server (system check verisyntra.W001). On a local
+# development server we own, raise max_connections once instead of shrinking the design's pools.
+ensure_max_connections() {
+  "$PY" - <<'PY' || die "could not size PostgreSQL's max_connections"
+import os, subprocess, sys, time
+import psycopg2
+from urllib.parse import urlsplit
+
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "verisyntra.settings")
+django.setup()
+from django.conf import settings
+from verisyntra.checks import process_count
+
+url = urlsplit(os.environ["DATABASE_URL"])
+capacity = sum(settings.DATABASES[a]["POOL_OPTIONS"]["POOL_SIZE"] + settings.DATABASES[a]["POOL_OPTIONS"]["MAX_OVERFLOW"] for a in ("read", "write"))
+# Every web and worker process at full pool capacity, plus the test suite's own servers, psql and admin sessions.
+needed = capacity * process_count() + 3 + 50
+conn = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username or "postgres", password=url.password, dbname="postgres")
+conn.autocommit = True
+cur = conn.cursor()
+cur.execute("SELECT current_setting('max_connections')::int, rolsuper FROM pg_roles WHERE rolname = current_user")
+current, superuser = cur.fetchone()
+if current >= needed:
+    sys.exit(0)
+local = url.hostname in ("127.0.0.1", "localhost", "::1")
+if not (local and superuser and os.path.isdir("/etc/postgresql")):
+    print(f"WARNING: max_connections is {current}, the configured pools need {needed}; "
+          "lower the pool sizes or raise max_connections (manage.py check explains).", file=sys.stderr)
+    sys.exit(0)
+print(f"==> raising local PostgreSQL max_connections {current} -> {needed} (restart)", file=sys.stderr)
+cur.execute(f"ALTER SYSTEM SET max_connections = {int(needed)}")
+conn.close()
+version = sorted(os.listdir("/etc/postgresql"))[-1]
+subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True)
+for _ in range(100):
+    try:
+        psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username or "postgres", password=url.password, dbname="postgres", connect_timeout=2).close()
+        break
+    except psycopg2.OperationalError:
+        time.sleep(0.2)
+PY
+}
+
+ensure_database() {
+  "$PY" - <<'PY' || die "could not create the database named in DATABASE_URL"
+import os, psycopg2
+from psycopg2 import sql
+from urllib.parse import urlsplit
+url = urlsplit(os.environ["DATABASE_URL"])
+name = url.path.lstrip("/") or "verisyntra"
+conn = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username or "postgres", password=url.password, dbname="postgres")
+conn.autocommit = True
+cur = conn.cursor()
+cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+if cur.fetchone() is None:
+    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    print(f"==> created database {name}")
+PY
+}
+
+ensure_redis() {
+  read -r host port < <(url_host_port "$CELERY_BROKER_URL" 6379)
+  listening "$host" "$port" && return 0
+  is_local "$host" || die "Redis at $host:$port is not reachable; check CELERY_BROKER_URL"
+  command -v redis-server >/dev/null 2>&1 || die "nothing listens on $host:$port and redis-server is not installed: apt-get install redis-server, or set CELERY_BROKER_URL"
+  say "starting local Redis on port $port"
+  mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$port" --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log || die "could not start redis-server"
+  wait_for "$host" "$port" 15 || die "Redis did not start listening on $host:$port"
+}
+
+ensure_services() {
+  ensure_postgres
+  ensure_max_connections
+  ensure_database
+  ensure_redis
+}

@@ -1,0 +1,93 @@
+"""docker-compose.yml, the README's configuration table and the settings agree on every variable."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from verisyntra.db.config import POOL_DEFAULTS, build_databases
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_SERVICES = ("web", "worker", "beat")
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def readme_variables() -> set[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([A-Z_]+)` \|", section, flags=re.MULTILINE))
+
+
+def variables_read_by_code() -> set[str]:
+    """Names the code reads from the environment, including the READ_/WRITE_POOL_* family."""
+    names: set[str] = set()
+    for path in [ROOT / "verisyntra" / "settings.py", ROOT / "verisyntra" / "db" / "config.py", ROOT / "gunicorn.conf.py"]:
+        source = path.read_text()
+        names |= set(re.findall(r"""(?:environ(?:\.get)?\(|env_\w+\((?:os\.environ|environ), |env_\w+\()["']([A-Z][A-Z0-9_]+)["']""", source))
+    for alias in POOL_DEFAULTS:
+        for suffix in ("SIZE", "MAX_OVERFLOW", "TIMEOUT", "RECYCLE", "STATEMENT_TIMEOUT_MS"):
+            names.add(f"{alias.upper()}_POOL_{suffix}" if suffix != "STATEMENT_TIMEOUT_MS" else f"{alias.upper()}_{suffix}")
+    return names | {"PORT"}  # PORT is read by scripts/dev
+
+
+def test_compose_has_the_services_with_health_checks():
+    services = compose()["services"]
+    assert {"postgres", "redis", *APP_SERVICES} <= set(services)
+    for name, service in services.items():
+        assert "healthcheck" in service, f"{name} has no health check"
+    assert services["postgres"]["image"].startswith("postgres:15")
+    assert services["redis"]["image"].startswith("redis:7")
+
+
+def test_compose_variables_are_the_ones_the_settings_read():
+    services = compose()["services"]
+    documented = readme_variables()
+    for name in APP_SERVICES:
+        variables = set(services[name]["environment"])
+        assert variables, f"{name} sets no variables"
+        assert variables <= documented, f"{name} sets undocumented variables: {variables - documented}"
+
+
+def test_every_documented_variable_is_read_by_the_code():
+    documented = readme_variables()
+    assert documented - variables_read_by_code() == set()
+
+
+def test_compose_pool_variables_produce_the_designs_pools():
+    environment = {k: str(v) for k, v in compose()["services"]["web"]["environment"].items()}
+    databases = build_databases(environment)
+    assert databases["read"]["POOL_OPTIONS"]["POOL_SIZE"] == 20
+    assert databases["write"]["POOL_OPTIONS"]["POOL_SIZE"] == 50
+    assert databases["write"]["HOST"] == "postgres"
+
+
+def test_pool_variables_override_each_default():
+    environment = {
+        "READ_POOL_SIZE": "3", "READ_POOL_MAX_OVERFLOW": "4", "READ_POOL_TIMEOUT": "5", "READ_POOL_RECYCLE": "6",
+        "WRITE_POOL_SIZE": "7", "WRITE_POOL_MAX_OVERFLOW": "8", "WRITE_POOL_TIMEOUT": "9", "WRITE_POOL_RECYCLE": "10",
+    }
+    databases = build_databases(environment)
+    assert databases["read"]["POOL_OPTIONS"] == {"POOL_SIZE": 3, "MAX_OVERFLOW": 4, "TIMEOUT": 5, "RECYCLE": 6, "PRE_PING": True}
+    assert databases["write"]["POOL_OPTIONS"] == {"POOL_SIZE": 7, "MAX_OVERFLOW": 8, "TIMEOUT": 9, "RECYCLE": 10, "PRE_PING": True}
+
+
+def test_design_defaults_and_application_names():
+    databases = build_databases({})
+    assert databases["read"]["POOL_OPTIONS"] == {"POOL_SIZE": 20, "MAX_OVERFLOW": 10, "TIMEOUT": 30, "RECYCLE": 3600, "PRE_PING": True}
+    assert databases["write"]["POOL_OPTIONS"] == {"POOL_SIZE": 50, "MAX_OVERFLOW": 20, "TIMEOUT": 10, "RECYCLE": 1800, "PRE_PING": True}
+    assert databases["read"]["OPTIONS"]["application_name"] == "verisyntra-read"
+    assert databases["write"]["OPTIONS"]["application_name"] == "verisyntra-write"
+    assert databases["read"]["CONN_MAX_AGE"] == databases["write"]["CONN_MAX_AGE"] == 0
+    assert databases["default"]["ENGINE"] == "django.db.backends.dummy"
+    assert databases["read"]["ENGINE"] == databases["write"]["ENGINE"] == "dj_db_conn_pool.backends.postgresql"
+
+
+def test_read_database_url_points_the_read_alias_elsewhere():
+    databases = build_databases({"DATABASE_URL": "postgresql://u@primary:5432/db", "READ_DATABASE_URL": "postgresql://u@replica:5433/db"})
+    assert (databases["write"]["HOST"], databases["write"]["PORT"]) == ("primary", 5432)
+    assert (databases["read"]["HOST"], databases["read"]["PORT"]) == ("replica", 5433)

@@ -1,0 +1,16 @@
+"""The project app: installs the pool instrumentation and registers the system checks."""
+
+from django.apps import AppConfig
+
+
+class VerisyntraConfig(AppConfig):
+    name = "verisyntra"
+    verbose_name = "VeriSyntra"
+
+    def ready(self) -> None:
+        # Nothing here may touch the database: a connection made before the test databases
+        # exist would keep the real database's parameters in its pool (FIELD-NOTES).
+        from verisyntra import checks  # noqa: F401 - registers the checks
+        from verisyntra.db import pools
+
+        pools.install()

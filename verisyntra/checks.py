@@ -1,0 +1,112 @@
+"""System checks for the pools (`manage.py check`, and at server start-up).
+
+- verisyntra.E001: a `POOL_OPTIONS` key that django-db-connection-pool would silently ignore.
+- verisyntra.W001: the pools' total capacity, times the number of web and worker processes,
+  exceeds what the PostgreSQL server accepts (`max_connections - superuser_reserved_connections`).
+- verisyntra.W002: the server's limits could not be read (it is down or unreachable).
+
+The capacity check opens its own short-lived psycopg2 connection rather than a pooled one: a
+check that created a pool before the test databases exist would point that pool at the real
+database for the whole test run (FIELD-NOTES).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import psycopg2
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+from verisyntra.db.config import POOL_KEYS, POOLED_ALIASES
+
+
+@register("pools")
+def pool_options_check(app_configs=None, **kwargs):
+    errors = []
+    for alias in POOLED_ALIASES:
+        options = settings.DATABASES.get(alias, {}).get("POOL_OPTIONS", {})
+        for key in options:
+            if key not in POOL_KEYS:
+                hint = f"Use one of {', '.join(sorted(POOL_KEYS))} (upper case)."
+                if key.upper() in POOL_KEYS:
+                    hint = f"Write it in upper case: {key.upper()!r}."
+                errors.append(
+                    Error(
+                        f"DATABASES[{alias!r}]['POOL_OPTIONS'] has key {key!r}, which django-db-connection-pool ignores silently.",
+                        hint=hint,
+                        obj=f"DATABASES[{alias!r}]",
+                        id="verisyntra.E001",
+                    )
+                )
+    return errors
+
+
+def process_count() -> int:
+    """Processes that each hold their own pools: web (gunicorn) workers plus Celery worker processes."""
+    return settings.WEB_CONCURRENCY + settings.CELERY_WORKER_CONCURRENCY
+
+
+def server_key(alias: str) -> tuple[str, str]:
+    params = settings.DATABASES[alias]
+    return (params.get("HOST") or "localhost", str(params.get("PORT") or 5432))
+
+
+def read_server_limits(alias: str) -> tuple[int, int]:
+    """(max_connections, superuser_reserved_connections) of `alias`'s server, on a throwaway connection."""
+    config = settings.DATABASES[alias]
+    conn = psycopg2.connect(
+        host=config.get("HOST") or None,
+        port=config.get("PORT") or None,
+        user=config.get("USER") or None,
+        password=config.get("PASSWORD") or None,
+        dbname=config.get("NAME") or "postgres",
+        connect_timeout=3,
+        application_name="verisyntra-check",
+    )
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT current_setting('max_connections')::int, current_setting('superuser_reserved_connections')::int")
+            return cursor.fetchone()
+    finally:
+        conn.close()
+
+
+@register("pools")
+def pool_capacity_check(app_configs=None, **kwargs):
+    """Warn when the configured pools can open more connections than the server accepts."""
+    aliases_by_server: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for alias in POOLED_ALIASES:
+        aliases_by_server[server_key(alias)].append(alias)
+    processes = process_count()
+    messages = []
+    for (host, port), aliases in aliases_by_server.items():
+        capacity = sum(
+            settings.DATABASES[a]["POOL_OPTIONS"].get("POOL_SIZE", 0) + settings.DATABASES[a]["POOL_OPTIONS"].get("MAX_OVERFLOW", 0)
+            for a in aliases
+        )
+        try:
+            max_connections, reserved = read_server_limits(aliases[0])
+        except psycopg2.Error as exc:
+            messages.append(
+                Warning(
+                    f"Could not read max_connections from {host}:{port} to check the pool capacity: {str(exc).strip()}",
+                    hint="Start PostgreSQL or fix DATABASE_URL / READ_DATABASE_URL.",
+                    id="verisyntra.W002",
+                )
+            )
+            continue
+        available = max_connections - reserved
+        needed = capacity * processes
+        if needed > available:
+            messages.append(
+                Warning(
+                    f"Pools {'+'.join(aliases)} can open {capacity} connections per process x {processes} processes "
+                    f"(WEB_CONCURRENCY={settings.WEB_CONCURRENCY} + CELERY_WORKER_CONCURRENCY={settings.CELERY_WORKER_CONCURRENCY}) "
+                    f"= {needed}, but {host}:{port} accepts {available} (max_connections {max_connections} - {reserved} reserved).",
+                    hint="Lower READ_/WRITE_POOL_SIZE and *_MAX_OVERFLOW, run fewer processes, raise max_connections, "
+                    "or put PgBouncer in front (docs/scaling.md). `manage.py pool_report` shows the live figures.",
+                    id="verisyntra.W001",
+                )
+            )
+    return messages

@@ -1,0 +1,1 @@
+"""The database layer: aliases (`config`), the router (`router`), read pinning (`pinning`) and pools (`pools`)."""

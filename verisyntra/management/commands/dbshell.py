@@ -1,0 +1,7 @@
+"""`manage.py dbshell` on the write alias by default (`default` is a dummy; see README, Architecture)."""
+
+from django.core.management.commands.dbshell import Command as DjangoCommand
+
+from verisyntra.management.primary import default_to_primary
+
+Command = default_to_primary(DjangoCommand)

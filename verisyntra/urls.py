@@ -1,0 +1,16 @@
+"""URL map: the design's endpoints (batch, analytics, data scans, health) plus admin and the OpenAPI docs."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("inventory.urls")),
+    path("analytics/", include("analytics.urls")),
+    path("health/", include("health.urls")),
+]
+
+handler400 = "verisyntra.errors.bad_request"
+handler403 = "verisyntra.errors.permission_denied"
+handler404 = "verisyntra.errors.page_not_found"
+handler500 = "verisyntra.errors.server_error"
