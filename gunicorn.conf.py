@@ -12,6 +12,9 @@ accesslog = "-"
 # Not preloaded: each worker imports the app itself. The pools are fork-safe anyway
 # (verisyntra.db.pools), but a preloaded master has nothing it needs a database for.
 preload_app = False
+# gunicorn 27's control socket defaults to one path per user: several servers on one machine
+# (benchmarks, tests) would fight over it. Nothing here uses it.
+control_socket_disable = True
 
 
 def on_starting(server):
