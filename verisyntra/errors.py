@@ -117,12 +117,40 @@ DATABASE_RETRY_AFTER = 5
 
 INTERNAL_ERROR = ("internal_error", "Internal server error.", "Lỗi máy chủ nội bộ.")
 
+QUERY_TIMEOUT = (
+    "query_timeout",
+    "The database query took too long and was cancelled.",
+    "Truy vấn cơ sở dữ liệu vượt quá thời gian cho phép và đã bị hủy.",
+)
+# SQLSTATE query_canceled: statement_timeout (READ_/WRITE_STATEMENT_TIMEOUT_MS) or pg_cancel_backend().
+QUERY_CANCELED_SQLSTATE = "57014"
+
+
+def is_query_timeout(exc: BaseException) -> bool:
+    """PostgreSQL cancelled the statement. psycopg2's QueryCanceled subclasses its OperationalError,
+    so Django raises it as `django.db.OperationalError`; only the cause's SQLSTATE tells it apart
+    from a lost connection (and retrying at once would only time out again)."""
+    return isinstance(exc, OperationalError) and getattr(exc.__cause__, "pgcode", None) == QUERY_CANCELED_SQLSTATE
+
 
 def _service_unavailable(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] | None:
-    """Map pool exhaustion and lost database connections to (body, status, headers), else None."""
+    """Map pool exhaustion, cancelled statements and lost database connections to (body, status, headers), else None."""
     if isinstance(exc, PoolExhausted):
         body, retry_after = pool_exhausted_response_body(exc)
         return body, status.HTTP_503_SERVICE_UNAVAILABLE, {"Retry-After": str(retry_after)}
+    if is_query_timeout(exc):
+        logger.warning("database statement cancelled (statement_timeout)")
+        code, error, error_vi = QUERY_TIMEOUT
+        body = error_body(
+            code,
+            error,
+            error_vi,
+            recommendation="Narrow the request (a smaller page or fewer records) or retry later",
+            recommendation_vi="Hãy thu hẹp yêu cầu (trang nhỏ hơn hoặc ít bản ghi hơn) hoặc thử lại sau",
+        )
+        # 504: the service's upstream, the database, gave no answer in time. No Retry-After: the same
+        # request retried at once would most likely be cancelled again.
+        return body, status.HTTP_504_GATEWAY_TIMEOUT, {}
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", exc.__class__.__name__)
         code, error, error_vi = DATABASE_UNAVAILABLE
