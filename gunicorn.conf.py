@@ -1,6 +1,8 @@
 """gunicorn settings: threaded workers, so concurrent requests really share each process's pools."""
 
 import os
+import shutil
+import tempfile
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "8"))
@@ -16,6 +18,15 @@ preload_app = False
 # (benchmarks, tests) would fight over it. Nothing here uses it.
 control_socket_disable = True
 
+# /metrics merges the values of every worker through files in this directory (prometheus-client's
+# multiprocess mode), so it must be set before any worker imports prometheus_client. scripts/dev
+# shares one directory with the Celery worker (whose scan counters /metrics reports too) and empties
+# it before starting; without the variable each server gets a private, fresh directory.
+_private_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+prometheus_multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="verisyntra-prometheus-")
+os.makedirs(prometheus_multiproc_dir, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = prometheus_multiproc_dir
+
 
 def on_starting(server):
     """Run the system checks (pool options, capacity) once before the workers start."""
@@ -25,3 +36,15 @@ def on_starting(server):
 
     django.setup()
     call_command("check")
+
+
+def child_exit(server, worker):
+    """A worker exited: its pools are gone, so drop its live gauges (connections in use) from /metrics."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, prometheus_multiproc_dir)
+
+
+def on_exit(server):
+    if _private_metrics_dir:
+        shutil.rmtree(prometheus_multiproc_dir, ignore_errors=True)

@@ -1,6 +1,29 @@
+"""Pool and database health: health endpoints, metrics and `manage.py pool_report`."""
+
+import os
+
 from django.apps import AppConfig
 
 
 class HealthConfig(AppConfig):
     name = "health"
     verbose_name = "Health"
+
+    def ready(self) -> None:
+        # Touches no database (FIELD-NOTES: a connection before the test databases exist would
+        # keep the real database in its pool): observers only, and series initialised from settings.
+        from celery.signals import worker_process_shutdown
+
+        from health import audit, metrics, status
+        from verisyntra.db import pools
+
+        if metrics.record_checkout in pools.checkout_observers:  # ready() ran already
+            return
+        pools.checkout_observers.append(metrics.record_checkout)
+        pools.checkin_observers.append(metrics.record_checkin)
+        pools.exhaustion_observers.extend([metrics.record_exhaustion, status.note_exhaustion, audit.audit_pool_exhausted])
+        metrics.initialise_series()
+
+        # A Celery prefork child that exits takes its pools along; drop its live gauges.
+        # (gunicorn workers: the child_exit hook in gunicorn.conf.py.)
+        worker_process_shutdown.connect(lambda **kwargs: metrics.mark_process_dead(os.getpid()), weak=False)

@@ -1,3 +1,10 @@
-"""URLs of the health app."""
+"""URLs of the health app (mounted at /health/; /metrics is mounted at the root by verisyntra.urls)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from health.views import ConnectionPoolsHealthView, DatabaseHealthView
+
+urlpatterns = [
+    path("connection-pools", ConnectionPoolsHealthView.as_view(), name="health-connection-pools"),
+    path("database", DatabaseHealthView.as_view(), name="health-database"),
+]

@@ -30,7 +30,8 @@ DEBUG = env_bool("DEBUG", False)
 
 # A fixed development key is only acceptable while DEBUG is on; production must set SECRET_KEY
 # (`manage.py check --deploy` flags a weak one).
-SECRET_KEY = os.environ.get("SECRET_KEY") or "insecure-local-development-key-change-me-in-production-0123456789"
+# The prefix "django-insecure-" makes `check --deploy` (security.W009) refuse the fallback key.
+SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-local-development-key-change-me-in-production-0123456789"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Path and requested tenant of the current request, for the pool-exhaustion audit log.
+    "health.audit.AuditRequestContextMiddleware",
     # Outermost of ours: maps pool exhaustion and database outages anywhere below to a bilingual 503.
     "verisyntra.errors.DatabaseUnavailableMiddleware",
     # Pins the rest of a request to the primary after its first write (read-your-writes).
@@ -99,12 +102,31 @@ WEB_CONCURRENCY = env_int(os.environ, "WEB_CONCURRENCY", 2)
 WEB_THREADS = env_int(os.environ, "WEB_THREADS", 8)
 CELERY_WORKER_CONCURRENCY = env_int(os.environ, "CELERY_WORKER_CONCURRENCY", 2)
 
+# `pool_report`'s sizing rule (HikariCP "About Pool Sizing", PostgreSQL wiki): about
+# 2 x cores + spindles connections doing work at once. 0 cores: detect them when the server is local.
+DATABASE_SERVER_CORES = env_int(os.environ, "DATABASE_SERVER_CORES", 0)
+DATABASE_SERVER_SPINDLES = env_int(os.environ, "DATABASE_SERVER_SPINDLES", 1)
+# A connection idle inside an open transaction for this long is reported as a leak suspect.
+POOL_LEAK_SUSPECT_SECONDS = env_int(os.environ, "POOL_LEAK_SUSPECT_SECONDS", 60)
+
 # --- Request limits --------------------------------------------------------------------------
 # https://docs.djangoproject.com/en/5.2/ref/settings/#data-upload-max-memory-size
 # DRF >= 3.17.2 applies this to JSON bodies too; 10,000 realistic activities are about 4 MB,
 # so allow 25 MB (a 100,000-record data scan fits in about the same per-record budget below).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(os.environ, "DATA_UPLOAD_MAX_MEMORY_SIZE", 25 * 1024 * 1024)
 DATA_SCAN_MAX_BODY_BYTES = env_int(os.environ, "DATA_SCAN_MAX_BODY_BYTES", 200 * 1024 * 1024)
+
+# --- Data scans (README "Data scans") ------------------------------------------------------------
+DATA_SCAN_MAX_RECORDS = env_int(os.environ, "DATA_SCAN_MAX_RECORDS", 100_000)
+# Records stored, written and committed together with the scan's progress (benchmarks/scan.py).
+DATA_SCAN_CHUNK_SIZE = env_int(os.environ, "DATA_SCAN_CHUNK_SIZE", 5_000)
+# Retries of a scan task after a transient database error or a full pool, with backoff.
+DATA_SCAN_MAX_RETRIES = env_int(os.environ, "DATA_SCAN_MAX_RETRIES", 5)
+# The beat sweep: how often it runs; a pending scan never accepted by the broker is dispatched
+# after the grace period; a scan with no progress for the stall time is dispatched again.
+DATA_SCAN_SWEEP_SECONDS = env_int(os.environ, "DATA_SCAN_SWEEP_SECONDS", 60)
+DATA_SCAN_DISPATCH_GRACE_SECONDS = env_int(os.environ, "DATA_SCAN_DISPATCH_GRACE_SECONDS", 30)
+DATA_SCAN_STALL_SECONDS = env_int(os.environ, "DATA_SCAN_STALL_SECONDS", 600)
 
 # --- Auth, i18n, static ----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -157,18 +179,39 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int(os.environ, "CELERY_VISIBILITY_TIMEOUT", 6 * 3600),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+# Results older than a day are deleted by Celery's built-in `celery.backend_cleanup` task.
+CELERY_RESULT_EXPIRES = env_int(os.environ, "CELERY_RESULT_EXPIRES", 24 * 3600)
+CELERY_BEAT_SCHEDULE: dict = {
+    "sweep-data-scans": {"task": "inventory.sweep_data_scans", "schedule": float(DATA_SCAN_SWEEP_SECONDS)},
+    # Same key as Celery's own default entry (daily at 04:00), which this one replaces with hourly.
+    "celery.backend_cleanup": {"task": "celery.backend_cleanup", "schedule": 3600.0},
+}
 
 # --- Logging ---------------------------------------------------------------------------------
+# The pool-exhaustion audit log (health/audit.py) is its own logger with bare JSON lines, so
+# operators can route it apart: POOL_AUDIT_LOG names a file (reopened when logrotate moves it),
+# otherwise it goes to standard error.
+POOL_AUDIT_LOG = os.environ.get("POOL_AUDIT_LOG", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json_line": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "pool_audit": (
+            {"class": "logging.handlers.WatchedFileHandler", "filename": POOL_AUDIT_LOG, "formatter": "json_line"}
+            if POOL_AUDIT_LOG
+            else {"class": "logging.StreamHandler", "formatter": "json_line"}
+        ),
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "dj_db_conn_pool": {"level": "WARNING"},
+        "verisyntra.audit.pool": {"handlers": ["pool_audit"], "level": "INFO", "propagate": False},
     },
 }
 
@@ -177,8 +220,13 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    # Off by default so plain-HTTP local runs work; production sets these (README "Security").
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+    # Load balancers and container health checks probe over plain HTTP: never redirect them.
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
     SECURE_HSTS_SECONDS = env_int(os.environ, "SECURE_HSTS_SECONDS", 0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -3,11 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from health.views import metrics_view
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("inventory.urls")),
     path("analytics/", include("analytics.urls")),
     path("health/", include("health.urls")),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 handler400 = "verisyntra.errors.bad_request"

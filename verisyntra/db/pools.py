@@ -44,10 +44,12 @@ class PoolExhausted(Exception):
         )
 
 
-# Observers are called as observer(alias, seconds_waited) after every checkout, and as
+# Observers are called as observer(alias, seconds_waited) after every checkout, as
+# checkin_observer(alias) after a connection went back to its pool, and as
 # exhaustion_observer(PoolExhausted) when a checkout times out. The health app registers
 # its Prometheus metrics and audit log here; the database layer knows nothing of them.
 checkout_observers: list[Callable[[str, float], None]] = []
+checkin_observers: list[Callable[[str], None]] = []
 exhaustion_observers: list[Callable[[PoolExhausted], None]] = []
 
 
@@ -78,6 +80,14 @@ def _timed_connect(pool: QueuePool, alias: str):
     return connection
 
 
+def _observed_return(pool: QueuePool, alias: str, record) -> None:
+    # After the return, not in SQLAlchemy's "checkin" event: that fires while the connection
+    # still counts as checked out, so a gauge set there would be one too high.
+    QueuePool._return_conn(pool, record)
+    for observer in checkin_observers:
+        _call_observer(observer, alias)
+
+
 def _call_observer(observer: Callable, *args) -> None:
     try:
         observer(*args)
@@ -97,11 +107,13 @@ def _track_connection(dbapi_connection, connection_record) -> None:
 
 
 class InstrumentedPoolContainer(PoolContainer):
-    """`pool_container` with timed checkouts; installed by `install()`."""
+    """`pool_container` with timed checkouts and observed checkins; installed by `install()`."""
 
     def put(self, pool_name, pool):
-        # Shadow the bound method on this pool object only: the library calls `pool.connect()`.
+        # Shadow the bound methods on this pool object only: the library calls `pool.connect()`,
+        # and SQLAlchemy returns every connection through `pool._return_conn(record)`.
         pool.connect = lambda: _timed_connect(pool, pool_name)
+        pool._return_conn = lambda record: _observed_return(pool, pool_name, record)
         super().put(pool_name, pool)
 
 
@@ -188,11 +200,21 @@ class PoolStatistics:
         return self.pool_size + self.max_overflow
 
     @property
+    def open_connections(self) -> int:
+        """Server connections this pool holds open (idle in the pool or checked out)."""
+        return self.checked_in + self.checked_out
+
+    @property
     def utilization_percent(self) -> float:
         return round(100.0 * self.checked_out / self.capacity, 1) if self.capacity > 0 else 0.0
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "capacity": self.capacity, "utilization_percent": self.utilization_percent}
+        return {
+            **asdict(self),
+            "capacity": self.capacity,
+            "open_connections": self.open_connections,
+            "utilization_percent": self.utilization_percent,
+        }
 
 
 def pool_statistics(alias: str) -> PoolStatistics:

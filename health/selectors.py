@@ -1,0 +1,347 @@
+"""Reads behind the health endpoints and `pool_report`: pools, the server's view, database checks.
+
+Pool figures come from `verisyntra.db.pools.pool_statistics()` (the one reader) and are per process.
+The server's view (`pg_stat_activity`, `max_connections`) is read on a short-lived connection of its
+own, tagged `verisyntra-health`, not through a pool: it must answer while the pools are exhausted
+(a pooled checkout would wait for the very connections it reports on), and it must not create a
+pool as a side effect of looking at one. `database_health()` on the contrary goes through each
+alias's pool on purpose: it checks the path the application uses.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import psycopg2
+from django.conf import settings
+from django.db import DatabaseError, connections
+
+from health import status as st
+from verisyntra.checks import process_count
+from verisyntra.db.config import POOLED_ALIASES, READ_ALIAS
+from verisyntra.db.pools import PoolExhausted, PoolStatistics, pool_statistics
+
+HEALTH_APPLICATION_NAME = "verisyntra-health"
+SERVER_CONNECT_TIMEOUT = 3
+
+
+def application_name(alias: str) -> str:
+    return settings.DATABASES[alias].get("OPTIONS", {}).get("application_name", f"verisyntra-{alias}")
+
+
+def server_address(alias: str) -> tuple[str, int]:
+    params = settings.DATABASES[alias]
+    return (params.get("HOST") or "localhost", int(params.get("PORT") or 5432))
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+@contextmanager
+def server_connection(alias: str) -> Iterator[psycopg2.extensions.connection]:
+    """A short-lived, unpooled, autocommit connection to `alias`'s server and database."""
+    params = settings.DATABASES[alias]
+    conn = psycopg2.connect(
+        host=params.get("HOST") or None,
+        port=params.get("PORT") or None,
+        user=params.get("USER") or None,
+        password=params.get("PASSWORD") or None,
+        dbname=params.get("NAME") or "postgres",
+        connect_timeout=SERVER_CONNECT_TIMEOUT,
+        application_name=HEALTH_APPLICATION_NAME,
+    )
+    conn.autocommit = True
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@dataclass
+class ServerView:
+    """One PostgreSQL server as `pg_stat_activity` shows it, for the aliases that use it."""
+
+    host: str
+    port: int
+    aliases: list[str]
+    reachable: bool = True
+    error: str | None = None
+    max_connections: int = 0
+    superuser_reserved_connections: int = 0
+    client_connections: int = 0
+    # application_name -> state -> count, for this database
+    by_application: dict[str, dict[str, int]] = field(default_factory=dict)
+    leak_suspects: list[dict] = field(default_factory=list)
+
+    @property
+    def available_connections(self) -> int:
+        """Connections ordinary roles may open: max_connections minus the superuser reserve."""
+        return max(self.max_connections - self.superuser_reserved_connections, 0)
+
+    @property
+    def usage_percent(self) -> float:
+        return round(100.0 * self.client_connections / self.available_connections, 1) if self.available_connections else 0.0
+
+    def pool_connections(self, alias: str) -> dict[str, int]:
+        by_state = self.by_application.get(application_name(alias), {})
+        return {"total": sum(by_state.values()), **dict(sorted(by_state.items()))}
+
+    def configured_need(self) -> int:
+        """Connections the configured pools may open on this server, all web and worker processes at full load."""
+        return sum(pool_statistics(alias).capacity for alias in self.aliases) * process_count()
+
+    def as_dict(self) -> dict:
+        if not self.reachable:
+            return {"host": self.host, "port": self.port, "reachable": False, "error": self.error}
+        return {
+            "host": self.host,
+            "port": self.port,
+            "reachable": True,
+            "max_connections": self.max_connections,
+            "superuser_reserved_connections": self.superuser_reserved_connections,
+            "available_connections": self.available_connections,
+            "client_connections": self.client_connections,
+            "usage_percent": self.usage_percent,
+        }
+
+
+_LIMITS_SQL = """
+SELECT current_setting('max_connections')::int,
+       current_setting('superuser_reserved_connections')::int,
+       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid())
+"""
+_BY_APPLICATION_SQL = """
+SELECT coalesce(application_name, ''), coalesce(state, 'unknown'), count(*)
+  FROM pg_stat_activity
+ WHERE backend_type = 'client backend' AND datname = current_database() AND pid <> pg_backend_pid()
+ GROUP BY 1, 2
+"""
+# Sessions sitting inside an open transaction without running anything: the classic leaked
+# connection (a code path that began a transaction and never ended it). They hold locks and keep
+# VACUUM from cleaning up. `query` is the last statement they ran, cut short (it can hold values).
+_LEAK_SUSPECTS_SQL = """
+SELECT pid, coalesce(application_name, ''), state,
+       extract(epoch FROM now() - state_change)::float8 AS idle_seconds,
+       extract(epoch FROM now() - xact_start)::float8 AS transaction_seconds,
+       query_start, left(query, %s)
+  FROM pg_stat_activity
+ WHERE datname = current_database()
+   AND state IN ('idle in transaction', 'idle in transaction (aborted)')
+   AND now() - state_change >= make_interval(secs => %s)
+ ORDER BY state_change
+"""
+QUERY_PREVIEW_CHARS = 120
+
+
+def server_views(leak_threshold_seconds: float | None = None) -> dict[tuple[str, int], ServerView]:
+    """Each distinct server behind the pooled aliases (one when `read` is the primary itself)."""
+    aliases_by_server: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for alias in POOLED_ALIASES:
+        aliases_by_server[server_address(alias)].append(alias)
+    views = {}
+    for (host, port), aliases in aliases_by_server.items():
+        view = ServerView(host=host, port=port, aliases=aliases)
+        try:
+            with server_connection(aliases[0]) as conn, conn.cursor() as cursor:
+                cursor.execute(_LIMITS_SQL)
+                view.max_connections, view.superuser_reserved_connections, view.client_connections = cursor.fetchone()
+                cursor.execute(_BY_APPLICATION_SQL)
+                for app, state, count in cursor.fetchall():
+                    view.by_application.setdefault(app, {})[state] = count
+                if leak_threshold_seconds is not None:
+                    cursor.execute(_LEAK_SUSPECTS_SQL, [QUERY_PREVIEW_CHARS, leak_threshold_seconds])
+                    view.leak_suspects = [
+                        {
+                            "pid": pid,
+                            "application_name": app,
+                            "state": state,
+                            "idle_in_transaction_seconds": round(idle, 1),
+                            "transaction_seconds": round(xact, 1) if xact is not None else None,
+                            "last_query_start": query_start.isoformat() if query_start else None,
+                            "last_query": query,
+                        }
+                        for pid, app, state, idle, xact, query_start, query in cursor.fetchall()
+                    ]
+        except psycopg2.Error as exc:
+            view.reachable = False
+            view.error = first_line(exc)
+        views[(host, port)] = view
+    return views
+
+
+# --- /health/connection-pools ------------------------------------------------------------------
+
+
+def _pool_assessment(stats: PoolStatistics, server: ServerView) -> tuple[str, str, str]:
+    """(status, recommendation, recommendation_vi) for one pool of this process and its server."""
+    name = name_vi = stats.alias.upper()
+    env = f"{stats.alias.upper()}_POOL_SIZE"
+    if not server.reachable:
+        return (
+            st.CRITICAL,
+            f"PostgreSQL at {server.host}:{server.port} is unreachable: check the server and DATABASE_URL / READ_DATABASE_URL.",
+            f"Không kết nối được PostgreSQL tại {server.host}:{server.port}: hãy kiểm tra máy chủ và DATABASE_URL / READ_DATABASE_URL.",
+        )
+    since = st.seconds_since_exhaustion(stats.alias)
+    if since is not None:
+        return (
+            st.CRITICAL,
+            f"{name} pool ran out {since:.0f} s ago in this process: requests got 503. Look for slow queries or "
+            f"connections held too long (manage.py pool_report) before raising {env}.",
+            f"Pool {name_vi} đã hết kết nối {since:.0f} giây trước trong tiến trình này: các yêu cầu nhận lỗi 503. "
+            f"Hãy tìm truy vấn chậm hoặc kết nối bị giữ quá lâu (manage.py pool_report) trước khi tăng {env}.",
+        )
+    server_status = st.server_usage_status(server.usage_percent)
+    pool_status = st.utilization_status(stats.utilization_percent)
+    if server_status != st.HEALTHY and server_status == st.worst(pool_status, server_status):
+        return (
+            server_status,
+            f"PostgreSQL uses {server.client_connections} of {server.available_connections} connections: "
+            "lower the pool sizes, run fewer processes, or put PgBouncer in front.",
+            f"PostgreSQL đang dùng {server.client_connections} trên {server.available_connections} kết nối: "
+            "hãy giảm kích thước pool, chạy ít tiến trình hơn, hoặc đặt PgBouncer phía trước.",
+        )
+    if pool_status != st.HEALTHY:
+        room = server.available_connections - server.configured_need()
+        percent = f"{stats.utilization_percent:.0f}%"
+        if room > 0:
+            return (
+                pool_status,
+                f"{name} pool is {percent} used in this process: look for slow queries first; if the load is real, "
+                f"raise {env} (the server has room for {room} more connections at full load).",
+                f"Pool {name_vi} đang được sử dụng {percent} trong tiến trình này: hãy kiểm tra truy vấn chậm trước; "
+                f"nếu tải là thật, hãy tăng {env} (máy chủ còn chỗ cho {room} kết nối khi đầy tải).",
+            )
+        return (
+            pool_status,
+            f"{name} pool is {percent} used in this process, and the server has no room for bigger pools: "
+            "add a read replica, run fewer processes, or put PgBouncer in front.",
+            f"Pool {name_vi} đang được sử dụng {percent} trong tiến trình này và máy chủ không còn chỗ cho pool lớn hơn: "
+            "hãy thêm bản sao đọc, chạy ít tiến trình hơn, hoặc đặt PgBouncer phía trước.",
+        )
+    return (st.HEALTHY, f"{name} pool operating normally.", f"Pool {name_vi} hoạt động bình thường.")
+
+
+ALL_NORMAL = ("Connection pools operating normally.", "Các pool kết nối hoạt động bình thường.")
+
+
+def connection_pools_health() -> dict:
+    """The body of GET /health/connection-pools.
+
+    Pool figures are read first, so an answer given before any connection reports the configured
+    pools with nothing checked out, rather than the connection this check itself made.
+    """
+    statistics = {alias: pool_statistics(alias) for alias in POOLED_ALIASES}
+    servers = server_views()
+    body: dict = {"pid": os.getpid(), "scope": "process"}
+    worst_pool: tuple[str, str, str] | None = None
+    for alias, stats in statistics.items():
+        server = servers[server_address(alias)]
+        status, recommendation, recommendation_vi = _pool_assessment(stats, server)
+        body[f"{alias}_pool"] = {
+            "pool_size": stats.pool_size,
+            "max_overflow": stats.max_overflow,
+            "checked_in": stats.checked_in,
+            "checked_out": stats.checked_out,
+            "overflow": stats.overflow,
+            "timeout": stats.timeout,
+            "recycle": stats.recycle,
+            "utilization_percent": stats.utilization_percent,
+            "created": stats.exists,
+            "status": status,
+            "status_vi": st.STATUS_VI[status],
+            "recommendation": recommendation,
+            "recommendation_vi": recommendation_vi,
+            "server_connections": server.pool_connections(alias) if server.reachable else None,
+            "server": server.as_dict(),
+        }
+        if status != st.HEALTHY and (worst_pool is None or st.worst(worst_pool[0], status) != worst_pool[0]):
+            worst_pool = (status, recommendation, recommendation_vi)
+    status, recommendation, recommendation_vi = worst_pool or (st.HEALTHY, *ALL_NORMAL)
+    body.update(
+        status=status,
+        status_vi=st.STATUS_VI[status],
+        recommendation=recommendation,
+        recommendation_vi=recommendation_vi,
+    )
+    return body
+
+
+# --- /health/database --------------------------------------------------------------------------
+
+
+def replication_status(alias: str, cursor) -> dict:
+    """Whether `alias`'s server is a standby and, if so, how far its replay is behind.
+
+    Lag is 0 when everything received has been replayed (an idle primary writes nothing, so
+    "now - last replayed commit" alone would grow forever), else the age of the last replayed
+    commit; null before the standby replayed anything. The place to extend for replica routing.
+    """
+    cursor.execute(
+        """
+        SELECT pg_is_in_recovery(),
+               CASE WHEN NOT pg_is_in_recovery() THEN NULL
+                    WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                    ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END
+        """
+    )
+    in_recovery, lag = cursor.fetchone()
+    if not in_recovery:
+        return {"in_recovery": False}
+    return {"in_recovery": True, "replication_lag_seconds": None if lag is None else round(max(lag, 0.0), 3)}
+
+
+def check_alias(alias: str) -> dict:
+    """`SELECT 1` through `alias`'s pool, with the latency of checkout plus query."""
+    stats = pool_statistics(alias)
+    if stats.exists and stats.checked_out >= stats.capacity:
+        # Waiting up to the pool's timeout would hang the probe; a full pool is the answer.
+        return {
+            "status": "unhealthy",
+            "status_vi": "Không khỏe mạnh",
+            "code": "pool_exhausted",
+            "error": f"Connection pool exhausted ({stats.checked_out}/{stats.capacity} in use).",
+            "error_vi": f"Hết kết nối ({stats.checked_out}/{stats.capacity} đang được sử dụng).",
+        }
+    started = time.perf_counter()
+    try:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            latency_ms = round((time.perf_counter() - started) * 1000, 2)
+            result = {"status": "healthy", "status_vi": "Khỏe mạnh", "latency_ms": latency_ms}
+            if alias == READ_ALIAS:
+                result.update(replication_status(alias, cursor))
+            return result
+    except PoolExhausted as exc:
+        return {
+            "status": "unhealthy",
+            "status_vi": "Không khỏe mạnh",
+            "code": "pool_exhausted",
+            "error": str(exc),
+            "error_vi": "Hết kết nối – tất cả kết nối đang được sử dụng",
+        }
+    except DatabaseError as exc:
+        return {
+            "status": "unhealthy",
+            "status_vi": "Không khỏe mạnh",
+            "code": "database_unavailable",
+            "error": first_line(exc),
+            "error_vi": "Không kết nối được cơ sở dữ liệu.",
+        }
+    finally:
+        # Back to the pool now: a health probe must not keep a connection for the rest of the request.
+        connections[alias].close()
+
+
+def database_health() -> tuple[bool, dict[str, dict]]:
+    """(all healthy, per-alias results) for GET /health/database."""
+    results = {alias: check_alias(alias) for alias in POOLED_ALIASES}
+    return all(r["status"] == "healthy" for r in results.values()), results
