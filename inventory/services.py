@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
+import secrets
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
 from rest_framework.authtoken.models import Token
 
-from inventory.models import Tenant, TenantMembership
+from inventory.models import DataScan, ProcessingActivity, Tenant, TenantMembership
+from inventory.validation import ActivityRow, ItemError, activities_validate
 from verisyntra.db.config import WRITE_ALIAS
+from verisyntra.errors import ApiError
 
 
 def tenant_create(*, name: str, username: str, reuse_existing: bool = False) -> tuple[Tenant, object, Token]:
@@ -28,3 +38,284 @@ def tenant_create(*, name: str, username: str, reuse_existing: bool = False) -> 
             TenantMembership.objects.create(tenant=tenant, user=user)
         token, _ = Token.objects.get_or_create(user=user)
     return tenant, user, token
+
+
+# --- Processing activities: bulk insert ---------------------------------------------------------
+
+# The columns a bulk insert writes, in COPY order. `created_at` is left to its database default
+# (the statement's timestamp), so a batch shares one timestamp and its ids order it.
+ACTIVITY_COPY_COLUMNS = (
+    "id",
+    "tenant_id",
+    "activity_name",
+    "pdpl_category",
+    "data_fields",
+    "purpose",
+    "legal_basis",
+    "data_subjects",
+    "recipients",
+    "cross_border_transfer",
+    "retention_months",
+    "data_scan_id",
+    "scan_record_index",
+)
+# Rows formatted per read() of the COPY stream: small enough that PostgreSQL parses one block
+# while Python formats the next (the two run on different cores), large enough to amortise calls.
+COPY_BLOCK_ROWS = 250
+
+_COPY_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+class ActivityIds:
+    """New activity ids in increasing order: UUID version 7 layout (millisecond time, then a counter).
+
+    Ordering by (created_at, id) then lists a batch in the order it was sent, and the primary-key
+    index receives ascending keys, which is cheaper than random version 4 ids on large tables.
+    The upper 64 bits are fixed per batch, so each id costs one hex format.
+    """
+
+    def __init__(self) -> None:
+        millis = time.time_ns() // 1_000_000
+        upper = f"{(millis << 16) | (0x7 << 12) | secrets.randbits(12):016x}"
+        self._prefix = f"{upper[:8]}-{upper[8:12]}-{upper[12:]}-"
+        # Variant bits 10, then a random 61-bit start: a batch never carries into the variant.
+        self._next = (0b10 << 62) | secrets.randbits(61)
+
+    def take(self, count: int) -> list[str]:
+        prefix, start = self._prefix, self._next
+        self._next = start + count
+        ids = []
+        for value in range(start, start + count):
+            low = f"{value:016x}"
+            ids.append(f"{prefix}{low[:4]}-{low[4:]}")
+        return ids
+
+
+def _copy_text(value: str) -> str:
+    return value.translate(_COPY_TEXT_ESCAPES)
+
+
+def _copy_array(values: list[str]) -> str:
+    # Every element quoted: commas, braces, spaces and the word NULL need no special case.
+    return '{"' + '","'.join(values) + '"}' if values else "{}"
+
+
+def _copy_array_escaped(values: list[str]) -> str:
+    # Inside an array literal `"` and `\` take a backslash; COPY's text format then doubles it.
+    if not values:
+        return "{}"
+    return _copy_text("{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}")
+
+
+def _copy_lines(
+    rows: list[ActivityRow], ids: list[str], tenant_id: str, scan_id: str, indexes: Sequence[int] | None, escape: bool
+) -> tuple[str, int, int]:
+    """Rows in COPY's text format; also the quote and backslash counts the format itself adds."""
+    text = _copy_text if escape else str
+    array = _copy_array_escaped if escape else _copy_array
+    lines = []
+    quotes = backslashes = 0
+    for position, row in enumerate(rows):
+        retention = row["retention_months"]
+        data_fields, subjects, recipients = row["data_fields"], row["data_subjects"], row["recipients"]
+        quotes += 2 * (len(data_fields) + len(subjects) + len(recipients))
+        if retention is None:
+            backslashes += 1
+        lines.append(
+            "\t".join(
+                (
+                    ids[position],
+                    tenant_id,
+                    text(row["activity_name"]),
+                    row["pdpl_category"],
+                    array(data_fields),
+                    text(row["purpose"]),
+                    row["legal_basis"],
+                    array(subjects),
+                    array(recipients),
+                    "t" if row["cross_border_transfer"] else "f",
+                    "\\N" if retention is None else str(retention),
+                    scan_id,
+                    "\\N" if indexes is None else str(indexes[position]),
+                )
+            )
+        )
+    lines.append("")
+    if scan_id == "\\N":
+        backslashes += len(rows)
+    if indexes is None:
+        backslashes += len(rows)
+    return "\n".join(lines), quotes, backslashes
+
+
+class _ActivityCopyStream:
+    """A file-like object for psycopg2's `copy_expert`: formats rows block by block as COPY reads.
+
+    Realistic records contain no tab, newline, carriage return, backslash or double quote, so
+    each block is first formatted without escaping and then checked by counting those characters
+    (the format adds a known number of each); only a block that fails the count is formatted again
+    with escaping. Exceptions raised by the row source (a bad item in a streamed batch) abort the
+    COPY, and with it the transaction.
+    """
+
+    def __init__(self, rows: Iterable[ActivityRow], *, tenant_id: str, data_scan_id: str | None, record_indexes: Iterator[int] | None):
+        self._rows = iter(rows)
+        self._tenant_id = tenant_id
+        self._scan_id = data_scan_id if data_scan_id is not None else "\\N"
+        self._indexes = record_indexes
+        self._ids = ActivityIds()
+        self.ids: list[str] = []
+
+    def read(self, size: int = -1) -> str:
+        block = list(itertools.islice(self._rows, COPY_BLOCK_ROWS))
+        if not block:
+            return ""
+        ids = self._ids.take(len(block))
+        self.ids.extend(ids)
+        indexes = None if self._indexes is None else list(itertools.islice(self._indexes, len(block)))
+        if indexes is not None and len(indexes) != len(block):
+            raise ValueError("record_indexes must give one position per row")
+        text, quotes, backslashes = _copy_lines(block, ids, self._tenant_id, self._scan_id, indexes, escape=False)
+        rows = len(block)
+        if (
+            text.count("\t") != rows * (len(ACTIVITY_COPY_COLUMNS) - 1)
+            or text.count("\n") != rows
+            or text.count("\r")
+            or text.count('"') != quotes
+            or text.count("\\") != backslashes
+        ):
+            text, _, _ = _copy_lines(block, ids, self._tenant_id, self._scan_id, indexes, escape=True)
+        return text
+
+    readline = read
+
+
+def processing_activities_bulk_insert(
+    *,
+    tenant: Tenant | uuid.UUID | str,
+    rows: Iterable[ActivityRow],
+    data_scan: DataScan | uuid.UUID | str | None = None,
+    first_index: int | None = None,
+    record_indexes: Iterable[int] | None = None,
+) -> list[str]:
+    """Insert validated rows (`inventory.validation.activities_validate`) with one COPY; return their ids.
+
+    Returns the new ids as canonical UUID strings, in input order. The caller has already checked
+    that the user may write to `tenant` (`inventory.tenancy`). Everything happens in one
+    transaction on the write alias (a savepoint if the caller already holds
+    `transaction.atomic(using="write")`, as the data-scan task does): all rows or none.
+
+    `rows` may be a lazy iterable: it is consumed while COPY runs, so validation and formatting in
+    Python overlap with PostgreSQL's parsing. An exception from it aborts the COPY and the
+    transaction, and propagates.
+
+    With `data_scan`, each row also records its position in the scan's input (`first_index` plus
+    its position here, or the matching entry of `record_indexes`), and a row whose (scan, position)
+    already exists is skipped instead of failing: a chunk written twice (redelivered task, retry)
+    adds nothing. Only ids of rows actually inserted are returned then.
+    """
+    if record_indexes is None and first_index is not None:
+        record_indexes = itertools.count(first_index)
+    if data_scan is not None and record_indexes is None:
+        raise ValueError("a data-scan insert needs first_index or record_indexes (its idempotency key)")
+    tenant_id = str(tenant.pk if isinstance(tenant, Tenant) else tenant)
+    data_scan_id = None if data_scan is None else str(data_scan.pk if isinstance(data_scan, DataScan) else data_scan)
+    stream = _ActivityCopyStream(
+        rows,
+        tenant_id=tenant_id,
+        data_scan_id=data_scan_id,
+        record_indexes=None if record_indexes is None else iter(record_indexes),
+    )
+    table = ProcessingActivity._meta.db_table
+    columns = ", ".join(ACTIVITY_COPY_COLUMNS)
+    # COPY is a raw-connection operation the router never sees: this function is the write path,
+    # so it names the write alias itself.
+    with transaction.atomic(using=WRITE_ALIAS), connections[WRITE_ALIAS].cursor() as cursor:
+        raw = cursor.cursor  # psycopg2's own cursor: Django's wrapper has no copy_expert
+        if data_scan_id is None:
+            with connections[WRITE_ALIAS].wrap_database_errors:
+                raw.copy_expert(f"COPY {table} ({columns}) FROM STDIN", stream, size=65536)
+            return stream.ids
+        # Scan chunks: COPY into a staging table, then insert only what is not there yet.
+        raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS activity_copy_stage (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+        raw.execute("TRUNCATE activity_copy_stage")
+        with connections[WRITE_ALIAS].wrap_database_errors:
+            raw.copy_expert(f"COPY activity_copy_stage ({columns}) FROM STDIN", stream, size=65536)
+        raw.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM activity_copy_stage "
+            "ON CONFLICT (data_scan_id, scan_record_index) WHERE data_scan_id IS NOT NULL DO NOTHING "
+            "RETURNING id"
+        )
+        inserted = {str(row[0]) for row in raw.fetchall()}
+    return [activity_id for activity_id in stream.ids if activity_id in inserted]
+
+
+# --- Processing activities: the batch API's write ---------------------------------------------
+
+VALIDATION_BLOCK_ITEMS = 500
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch wrote (`ids`, in input order) and, with skip_invalid, what it refused."""
+
+    ids: list[str]
+    errors: list[ItemError] = field(default_factory=list)
+    records_failed: int = 0
+
+
+class _StopOnFirstInvalid:
+    """Validated rows, block by block, for a streamed COPY; stops at the first block with a bad item.
+
+    psycopg2 turns an exception raised while COPY reads into a generic database error, so the
+    reason is kept here (`failed`) for the caller to tell "bad input" from "database trouble".
+    """
+
+    def __init__(self, items: Sequence[Any]):
+        self.items = items
+        self.failed = False
+
+    def __iter__(self) -> Iterator[ActivityRow]:
+        for start in range(0, len(self.items), VALIDATION_BLOCK_ITEMS):
+            result = activities_validate(self.items[start : start + VALIDATION_BLOCK_ITEMS], first_index=start)
+            if not result.ok:
+                self.failed = True
+                raise ValueError("invalid activity in batch")
+            yield from result.rows
+
+
+def invalid_activities_error(errors: list[ItemError]) -> ApiError:
+    """The bilingual 400 that lists every bad item (index, field, message in both languages)."""
+    failed = len({error.index for error in errors})
+    return ApiError(
+        status_code=400,
+        code="invalid_activities",
+        error=f"{failed} activit{'y is' if failed == 1 else 'ies are'} invalid; nothing was written.",
+        error_vi=f"{failed} hoạt động không hợp lệ; không có bản ghi nào được ghi.",
+        records_failed=failed,
+        errors=[error.as_dict() for error in errors],
+    )
+
+
+def processing_activities_batch_create(*, tenant: Tenant, items: Sequence[Any], skip_invalid: bool = False) -> BatchOutcome:
+    """The batch API's write: all items or none (default), or every valid item (`skip_invalid`).
+
+    All or nothing: items are validated in blocks while COPY already streams the valid ones; the
+    first bad block aborts the COPY and rolls the transaction back, and the whole list is then
+    validated to report every bad item (ApiError 400). With `skip_invalid`, the valid items are
+    written and the bad ones reported; if none is valid, that is the same 400.
+    """
+    if skip_invalid:
+        result = activities_validate(items)
+        if not result.rows:
+            raise invalid_activities_error(result.errors)
+        ids = processing_activities_bulk_insert(tenant=tenant, rows=result.rows)
+        return BatchOutcome(ids=ids, errors=result.errors, records_failed=len(result.failed_indexes))
+    rows = _StopOnFirstInvalid(items)
+    try:
+        ids = processing_activities_bulk_insert(tenant=tenant, rows=rows)
+    except DatabaseError:
+        if not rows.failed:
+            raise
+        raise invalid_activities_error(activities_validate(items).errors) from None
+    return BatchOutcome(ids=ids)
