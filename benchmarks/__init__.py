@@ -1,0 +1,4 @@
+"""Benchmarks that run the real service (gunicorn, PostgreSQL, Celery) and write their results under docs/.
+
+`python -m benchmarks.pools` is the pool-sizing benchmark (README, "Benchmarks").
+"""

@@ -1,0 +1,165 @@
+"""The benchmark database: created and migrated once, a fixed dashboard tenant, writer tenants, resets.
+
+Fair runs need every configuration to read the same table. The dashboard tenant's 100,000
+activities are written by one COPY when the database is new and never touched again; writers
+write only into their own tenants, whose rows (and scans) are deleted before every run, followed
+by VACUUM ANALYZE so the dashboard's index-only scan sees an all-visible table each time.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg2
+from psycopg2 import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD_ROWS = 100_000
+DASHBOARD_TENANT = "bench-dashboard"
+WRITER_TENANTS = 8
+BENCH_USER = "bench"
+
+CATEGORIES = ["sensitive", "basic", "basic", "basic", "public"]
+LEGAL_BASES = ["consent", "contract", "legal_obligation", "vital_interest", "public_interest", "legitimate_interest"]
+FIELDS = ["ho_ten", "dia_chi", "so_dien_thoai", "email", "ngay_sinh", "so_cccd", "tai_khoan_ngan_hang"]
+
+
+@dataclass(frozen=True)
+class Tenants:
+    token: str
+    dashboard: str
+    writers: tuple[str, ...]
+
+
+def connect(database_url: str, dbname: str | None = None):
+    url = urlsplit(database_url)
+    connection = psycopg2.connect(
+        host=url.hostname or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        password=url.password,
+        dbname=dbname or url.path.lstrip("/"),
+    )
+    connection.autocommit = True
+    return connection
+
+
+def ensure_database(database_url: str) -> None:
+    name = urlsplit(database_url).path.lstrip("/")
+    if not name.startswith("bench_"):
+        sys.exit(f"REFUSING: the benchmark database must be named bench_*, got {name!r}")
+    with connect(database_url, "postgres") as admin, admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    admin.close()
+
+
+# One interpreter for migrate and every `create_tenant` (each manage.py start costs seconds here).
+_SETUP_SCRIPT = """
+import io, json, sys
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+out = []
+for name in sys.argv[2:]:
+    buffer = io.StringIO()
+    call_command("create_tenant", name, username=sys.argv[1], get_or_create=True, json=True, stdout=buffer)
+    out.append(json.loads(buffer.getvalue()))
+print(json.dumps(out))
+"""
+
+
+def migrate_and_create_tenants(env: dict[str, str], names: list[str]) -> list[dict]:
+    result = subprocess.run(
+        [sys.executable, "-c", _SETUP_SCRIPT, BENCH_USER, *names],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def prepare(env: dict[str, str]) -> Tenants:
+    """Create, migrate and seed the benchmark database if needed; return the tenants and the token."""
+    database_url = env["DATABASE_URL"]
+    ensure_database(database_url)
+    created = migrate_and_create_tenants(env, [DASHBOARD_TENANT, *(f"bench-writer-{i}" for i in range(WRITER_TENANTS))])
+    tenants = Tenants(
+        token=created[0]["token"],
+        dashboard=created[0]["tenant_id"],
+        writers=tuple(item["tenant_id"] for item in created[1:]),
+    )
+    connection = connect(database_url)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM inventory_processingactivity WHERE tenant_id = %s", [tenants.dashboard])
+        (count,) = cursor.fetchone()
+        if count != DASHBOARD_ROWS:
+            cursor.execute("DELETE FROM inventory_processingactivity WHERE tenant_id = %s", [tenants.dashboard])
+            cursor.copy_expert(COPY_SQL, dashboard_rows_csv(tenants.dashboard, DASHBOARD_ROWS))
+    connection.close()
+    reset(database_url, tenants)
+    return tenants
+
+
+COPY_SQL = (
+    "COPY inventory_processingactivity (id, tenant_id, activity_name, pdpl_category, data_fields, purpose,"
+    " legal_basis, data_subjects, recipients, cross_border_transfer, retention_months, created_at)"
+    " FROM STDIN WITH (FORMAT csv)"
+)
+
+
+def dashboard_rows_csv(tenant_id: str, rows: int) -> io.StringIO:
+    """`rows` realistic activities as CSV, from a fixed seed: every fresh database holds the same data."""
+    rng = random.Random(20251107)
+    buffer = io.StringIO()
+    for i in range(rows):
+        fields = rng.sample(FIELDS, rng.randint(1, 4))
+        buffer.write(
+            f"{uuid.UUID(int=rng.getrandbits(128), version=4)},{tenant_id},Hoạt động xử lý {i},"
+            f'{rng.choice(CATEGORIES)},"{{{",".join(fields)}}}",Quản lý khách hàng,{rng.choice(LEGAL_BASES)},'
+            f"{{khach_hang}},{{}},{'t' if rng.random() < 0.2 else 'f'},{rng.choice([12, 24, 60])},"
+            f"2025-11-{1 + i % 28:02d} 08:00:00+07\n"
+        )
+    buffer.seek(0)
+    return buffer
+
+
+def reset(database_url: str, tenants: Tenants) -> dict[str, int]:
+    """Delete everything the writers wrote; the dashboard tenant's rows stay as they are."""
+    connection = connect(database_url)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM inventory_processingactivity WHERE tenant_id <> %s", [tenants.dashboard])
+        deleted = cursor.rowcount
+        cursor.execute("DELETE FROM inventory_datascan")
+        cursor.execute("TRUNCATE django_celery_results_taskresult")
+        cursor.execute("VACUUM ANALYZE inventory_processingactivity")
+        cursor.execute("VACUUM ANALYZE inventory_datascan")
+        cursor.execute("SELECT count(*) FROM inventory_processingactivity WHERE tenant_id = %s", [tenants.dashboard])
+        (dashboard_rows,) = cursor.fetchone()
+    connection.close()
+    if dashboard_rows != DASHBOARD_ROWS:
+        raise RuntimeError(f"dashboard tenant has {dashboard_rows} rows, expected {DASHBOARD_ROWS}")
+    return {"deleted_writer_rows": deleted, "dashboard_rows": dashboard_rows}
+
+
+def bench_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    env.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_verisyntra")
+    env.pop("READ_DATABASE_URL", None)
+    env.pop("READ_DATABASE_URLS", None)
+    env.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/6")
+    env["DJANGO_SETTINGS_MODULE"] = "verisyntra.settings"
+    return env

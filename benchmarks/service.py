@@ -1,0 +1,161 @@
+"""Start and stop the real service for one benchmark configuration: gunicorn (+ a Celery worker).
+
+The service runs exactly as deployed (`gunicorn.conf.py`, threaded workers), configured only
+through the environment variables the README documents (READ_/WRITE_POOL_*, WEB_CONCURRENCY,
+WEB_THREADS, DATABASE_URL). The only additions are `benchmarks.wsgi` / `benchmarks.celery_app`,
+which record pool checkout waits, and, for the one-pool baseline, `benchmarks.settings_shared`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from benchmarks.dataset import ROOT
+
+VENV_BIN = Path(os.environ.get("VIRTUAL_ENV") or ROOT / ".venv") / "bin"
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """One way to run the service. `shared` means one pool (the write alias) serves reads and writes."""
+
+    name: str
+    label: str
+    read_pool: tuple[int, int] = (20, 10)
+    write_pool: tuple[int, int] = (50, 20)
+    shared: bool = False
+    web_processes: int = 1
+    web_threads: int = 80
+    write_timeout: int = 10
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def env(self, base: dict[str, str], port: int, wait_dir: Path) -> dict[str, str]:
+        env = dict(base)
+        read_size, read_overflow = self.read_pool
+        write_size, write_overflow = self.write_pool
+        env.update(
+            {
+                "BIND": f"127.0.0.1:{port}",
+                "WEB_CONCURRENCY": str(self.web_processes),
+                "WEB_THREADS": str(self.web_threads),
+                "READ_POOL_SIZE": str(read_size),
+                "READ_POOL_MAX_OVERFLOW": str(read_overflow),
+                "READ_POOL_TIMEOUT": "30",
+                "WRITE_POOL_SIZE": str(write_size),
+                "WRITE_POOL_MAX_OVERFLOW": str(write_overflow),
+                "WRITE_POOL_TIMEOUT": str(self.write_timeout),
+                "BENCH_WAIT_DIR": str(wait_dir),
+                "LOG_LEVEL": "WARNING",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if self.shared:
+            # One pool of read-pool size for everything: the design's "before" (20 + 10, 30 s timeout).
+            env.update(
+                {
+                    "DJANGO_SETTINGS_MODULE": "benchmarks.settings_shared",
+                    "WRITE_POOL_SIZE": str(read_size),
+                    "WRITE_POOL_MAX_OVERFLOW": str(read_overflow),
+                    "WRITE_POOL_TIMEOUT": "30",
+                }
+            )
+        env.update(self.extra_env)
+        return env
+
+
+class Service:
+    """gunicorn (and optionally a Celery worker) for one configuration; a context manager."""
+
+    def __init__(self, config: ServiceConfig, base_env: dict[str, str], port: int, run_dir: Path, worker: bool):
+        self.config = config
+        self.port = port
+        self.run_dir = run_dir
+        self.wait_dir = run_dir / "waits"
+        self.wait_dir.mkdir(parents=True, exist_ok=True)
+        self.env = config.env(base_env, port, self.wait_dir)
+        self.worker = worker
+        self.processes: list[subprocess.Popen] = []
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        # The child keeps its own copy of the log's file descriptor; ours can close at once.
+        with open(self.run_dir / f"{name}.log", "ab") as log:
+            self.processes.append(
+                subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            )
+
+    def __enter__(self) -> Service:
+        self._spawn("gunicorn", [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "benchmarks.wsgi:application"])
+        if self.worker:
+            self._spawn(
+                "celery",
+                [
+                    str(VENV_BIN / "celery"),
+                    "-A",
+                    "benchmarks.celery_app",
+                    "worker",
+                    "--loglevel",
+                    "INFO",
+                    "--concurrency",
+                    self.env.get("CELERY_WORKER_CONCURRENCY", "2"),
+                    "--hostname",
+                    f"bench-{self.port}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                ],
+            )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _wait_ready(self, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{process.args[0]} exited with {process.returncode}; see {self.run_dir}")
+            try:
+                httpx.get(self.base_url + "/", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError(f"service did not answer on {self.base_url} within {seconds}s")
+        if self.worker:
+            self._wait_worker_ready(deadline)
+
+    def _wait_worker_ready(self, deadline: float) -> None:
+        log = self.run_dir / "celery.log"
+        while time.monotonic() < deadline:
+            # `celery inspect ping` would start a third interpreter; the worker says "ready" in its log.
+            if log.exists() and b"ready" in log.read_bytes():
+                return
+            if self.processes[-1].poll() is not None:
+                raise RuntimeError(f"celery worker exited; see {log}")
+            time.sleep(0.3)
+        raise RuntimeError("celery worker did not become ready")
+
+    def __exit__(self, *exc_info) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=25)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
