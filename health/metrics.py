@@ -70,10 +70,12 @@ def multiprocess_directory() -> str | None:
 
 def update_pool_gauges(alias: str) -> None:
     """Write this process's current figures for `alias` (called on every checkout and checkin)."""
+    if alias not in POOLED_ALIASES:  # Django's own short-lived "__no_db__" connection, when creating databases
+        return
     stats = pool_statistics(alias)
     POOL_CONNECTIONS_IN_USE.labels(pool=alias).set(stats.checked_out)
     POOL_CONNECTIONS_OPEN.labels(pool=alias).set(stats.open_connections)
-    POOL_UTILIZATION.labels(pool=alias).set(stats.utilization_percent / 100.0)
+    POOL_UTILIZATION.labels(pool=alias).set(stats.checked_out / stats.capacity if stats.capacity else 0.0)
 
 
 def record_checkout(alias: str, waited: float) -> None:

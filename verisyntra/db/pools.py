@@ -14,7 +14,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 import sqlalchemy.exc
@@ -170,15 +170,17 @@ def install() -> None:
     _installed = True
 
 
-def reset_pools() -> None:
-    """Close and forget every pool of this process; the next connection builds a fresh one.
+def reset_pools(aliases: Iterable[str] | None = None) -> None:
+    """Close and forget the pools of `aliases` (default: all) in this process; the next connection builds a fresh one.
 
-    Used before test databases are created, so no pool keeps a real database's parameters.
+    Used before test databases are created, so no pool keeps a real database's parameters, and by
+    tests that rebuild one pool with other options (a tiny pool, a dead server).
     """
     with pool_container.lock:
-        for pool in pool_container.values():
-            pool.dispose()
-        pool_container.clear()
+        for alias in list(pool_container) if aliases is None else list(aliases):
+            pool = pool_container.pop(alias, None)
+            if pool is not None:
+                pool.dispose()
 
 
 @dataclass(frozen=True)

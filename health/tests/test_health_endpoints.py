@@ -1,0 +1,106 @@
+"""GET /health/connection-pools and GET /health/database, before and after the first connection, and with a dead server."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connections
+
+from health.tests.conftest import dead_port, rebuilt_pool
+from inventory.models import Tenant
+from verisyntra.db.config import POOLED_ALIASES, READ_ALIAS, WRITE_ALIAS
+from verisyntra.db.pools import reset_pools
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, databases=[READ_ALIAS, WRITE_ALIAS]),
+    pytest.mark.urls("health.tests.urls"),
+]
+
+POOL_FIELDS = {
+    "pool_size",
+    "max_overflow",
+    "checked_in",
+    "checked_out",
+    "overflow",
+    "timeout",
+    "recycle",
+    "utilization_percent",
+    "status",
+    "status_vi",
+    "recommendation",
+    "recommendation_vi",
+}
+
+
+@pytest.fixture
+def no_pools_yet():
+    """This process as it is before its first connection: no pool exists."""
+    for alias in POOLED_ALIASES:
+        connections[alias].close()
+    reset_pools()
+
+
+def test_connection_pools_before_any_connection_reports_the_configured_pools(client, no_pools_yet):
+    response = client.get("/health/connection-pools")  # no token
+    assert response.status_code == 200
+    body = response.json()
+    for alias, size, overflow, timeout in [(READ_ALIAS, 20, 10, 30.0), (WRITE_ALIAS, 50, 20, 10.0)]:
+        pool = body[f"{alias}_pool"]
+        assert set(pool) >= POOL_FIELDS
+        assert (pool["pool_size"], pool["max_overflow"], pool["timeout"]) == (size, overflow, timeout)
+        assert (pool["created"], pool["checked_in"], pool["checked_out"], pool["utilization_percent"]) == (False, 0, 0, 0.0)
+        assert (pool["status"], pool["status_vi"]) == ("healthy", "Khỏe mạnh")
+        assert pool["server"]["reachable"] is True
+        assert pool["server"]["max_connections"] > 0
+    assert (body["status"], body["status_vi"]) == ("healthy", "Khỏe mạnh")
+    assert body["recommendation_vi"] == "Các pool kết nối hoạt động bình thường."
+    # Looking did not create a pool: the server view has its own connection.
+    assert client.get("/health/connection-pools").json()["read_pool"]["created"] is False
+
+
+def test_connection_pools_after_first_connection_counts_it_here_and_on_the_server(client, no_pools_yet):
+    Tenant.objects.count()  # a read: this thread now holds a read connection
+    body = client.get("/health/connection-pools").json()
+    read = body["read_pool"]
+    assert (read["created"], read["checked_out"], read["checked_in"]) == (True, 1, 0)
+    assert read["utilization_percent"] == round(100 / 30, 1)
+    assert read["server_connections"]["total"] >= 1
+    assert sum(v for k, v in read["server_connections"].items() if k != "total") == read["server_connections"]["total"]
+
+    connections[READ_ALIAS].close()  # back to the pool, still open on the server
+    read = client.get("/health/connection-pools").json()["read_pool"]
+    assert (read["checked_out"], read["checked_in"]) == (0, 1)
+    assert read["server_connections"].get("idle", 0) >= 1
+
+
+def test_database_health_before_and_after_first_connection(client, no_pools_yet):
+    for _ in range(2):
+        response = client.get("/health/database")
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["status"], body["status_vi"]) == ("healthy", "Khỏe mạnh")
+        for alias in POOLED_ALIASES:
+            assert body["databases"][alias]["status"] == "healthy"
+            assert body["databases"][alias]["latency_ms"] > 0
+        # `read` is the primary itself here: not a replica.
+        assert body["databases"][READ_ALIAS]["in_recovery"] is False
+
+
+def test_database_health_is_503_when_an_alias_points_at_a_dead_server(client):
+    with rebuilt_pool(READ_ALIAS, PORT=str(dead_port())):
+        response = client.get("/health/database")
+        pools = client.get("/health/connection-pools").json()
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    body = response.json()
+    assert body["code"] == "database_unhealthy"
+    assert body["error"] == "Database check failed for: read."
+    assert body["error_vi"] == "Kiểm tra cơ sở dữ liệu thất bại: read."
+    assert (body["status"], body["status_vi"]) == ("unhealthy", "Không khỏe mạnh")
+    assert body["databases"][READ_ALIAS]["code"] == "database_unavailable"
+    assert body["databases"][READ_ALIAS]["error_vi"] == "Không kết nối được cơ sở dữ liệu."
+    assert body["databases"][WRITE_ALIAS]["status"] == "healthy"
+    # The pool view says the same, for the read pool only.
+    assert pools["read_pool"]["status"] == "critical" and pools["read_pool"]["server"]["reachable"] is False
+    assert pools["write_pool"]["status"] == "healthy"
+    # And back once the alias points at a live server again.
+    assert client.get("/health/database").status_code == 200

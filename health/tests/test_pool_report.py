@@ -1,0 +1,121 @@
+"""`manage.py pool_report` against real connections: leak suspects, languages, JSON, exit status."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from contextlib import contextmanager
+from unittest import mock
+
+import pytest
+from django.core.management import call_command
+from django.db import connections, transaction
+
+from health.tests.conftest import dead_port, rebuilt_pool
+from verisyntra.db.config import READ_ALIAS, WRITE_ALIAS
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=[READ_ALIAS, WRITE_ALIAS])
+
+
+@contextmanager
+def idle_in_transaction(alias: str):
+    """A pooled connection of `alias`, in another thread, that ran a query inside a transaction and then stopped."""
+    started, release = threading.Event(), threading.Event()
+    pid: list[int] = []
+
+    def hold():
+        try:
+            with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid() /* forgotten transaction */")
+                pid.append(cursor.fetchone()[0])
+                started.set()
+                release.wait(30)
+        finally:
+            connections[alias].close()
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield pid[0]
+    finally:
+        release.set()
+        thread.join(10)
+
+
+def pool_report(*args: str) -> str:
+    out = io.StringIO()
+    call_command("pool_report", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_connection_idle_in_transaction_is_flagged_with_its_age_and_last_query():
+    with idle_in_transaction(WRITE_ALIAS) as pid:
+        time.sleep(1.2)
+        report = json.loads(pool_report("--json", "--idle-threshold", "1"))
+        english = pool_report("--idle-threshold", "1")
+        vietnamese = pool_report("--idle-threshold", "1", "--lang", "vi")
+        # Below the threshold it is not a suspect.
+        assert json.loads(pool_report("--json", "--idle-threshold", "3600"))["leak_suspects"] == []
+
+    [suspect] = [s for s in report["leak_suspects"] if s["pid"] == pid]
+    assert suspect["application_name"] == "verisyntra-write"
+    assert suspect["state"] == "idle in transaction"
+    assert suspect["idle_in_transaction_seconds"] >= 1.0
+    assert suspect["transaction_seconds"] >= suspect["idle_in_transaction_seconds"]
+    assert suspect["last_query_start"]
+    assert "forgotten transaction" in suspect["last_query"]
+    assert report["status"] == "warning"
+    assert any("idle in transaction" in f["en"] for f in report["findings"])
+    write_pool = next(p for p in report["pools"] if p["alias"] == WRITE_ALIAS)
+    assert write_pool["server_connections"]["idle in transaction"] >= 1
+
+    assert f"pid {pid} verisyntra-write: idle in transaction" in english
+    assert "forgotten transaction" in english
+    assert f"pid {pid} verisyntra-write: idle in transaction" in vietnamese
+    assert "truy vấn cuối bắt đầu lúc" in vietnamese
+    assert "Trạng thái: Cảnh báo" in vietnamese
+    assert "(nghi rò rỉ)" in vietnamese
+
+
+def test_report_shows_configured_pools_headroom_and_the_core_count_rule(settings):
+    settings.DATABASE_SERVER_CORES = 3
+    settings.DATABASE_SERVER_SPINDLES = 1
+    report = json.loads(pool_report("--json"))
+    assert [(p["alias"], p["pool_size"], p["max_overflow"]) for p in report["pools"]] == [(READ_ALIAS, 20, 10), (WRITE_ALIAS, 50, 20)]
+    [server] = report["servers"]
+    assert server["configured_need"] == (30 + 70) * (settings.WEB_CONCURRENCY + settings.CELERY_WORKER_CONCURRENCY)
+    assert server["headroom_at_full_load"] == server["available_connections"] - server["configured_need"]
+    sizing = report["sizing"]
+    assert (sizing["cores"], sizing["cores_source"], sizing["core_rule_connections"]) == (3, "DATABASE_SERVER_CORES", 7)
+    # 2 web processes x min(70, 8 threads) + 2 Celery processes x 1 = 18 > 2 x 7: far above.
+    assert sizing["write_usable_total"] == settings.WEB_CONCURRENCY * min(70, settings.WEB_THREADS) + settings.CELERY_WORKER_CONCURRENCY
+    assert sizing["write_far_above_core_rule"] is True
+    assert any("only queues the work inside PostgreSQL" in a["en"] for a in sizing["advice"])
+    assert any("chỉ khiến công việc xếp hàng bên trong PostgreSQL" in a["vi"] for a in sizing["advice"])
+
+
+def test_write_pool_within_the_core_count_rule_is_not_flagged(settings):
+    settings.DATABASE_SERVER_CORES = 16  # rule: 33 connections; 18 usable write connections are fine
+    report = json.loads(pool_report("--json"))
+    assert report["sizing"]["write_far_above_core_rule"] is False
+    assert not any("core-count rule" in f["en"] for f in report["findings"])
+
+
+def test_unreachable_server_is_critical_and_exits_non_zero():
+    port = str(dead_port())
+    with rebuilt_pool(READ_ALIAS, PORT=port), rebuilt_pool(WRITE_ALIAS, PORT=port):
+        with pytest.raises(SystemExit) as exit_info:
+            pool_report("--lang", "vi")
+    assert exit_info.value.code == 2
+
+
+def test_watch_refreshes_until_interrupted():
+    out = io.StringIO()
+    with mock.patch("health.management.commands.pool_report.time.sleep", side_effect=[None, KeyboardInterrupt]):
+        call_command("pool_report", "--json", "--watch", "1", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert all(json.loads(line)["pools"] for line in lines)
