@@ -309,3 +309,39 @@ def describe_error(error: dict[str, Any]) -> tuple[str, str, str]:
         )
     # Anything not listed above: pydantic's own English, a generic Vietnamese line.
     return kind, error.get("msg", "Invalid value."), "Giá trị không hợp lệ."
+
+
+def activity_item_json_schema() -> dict[str, Any]:
+    """The OpenAPI 3.0 schema of one activity item, derived from `ActivityIn` (one source of truth).
+
+    pydantic writes JSON Schema 2020-12; OpenAPI 3.0 has no `null` type, so `anyOf [X, null]`
+    becomes `X` with `nullable: true`. The choice fields get their accepted spellings as enums.
+    """
+    schema = _ITEM.json_schema()
+    properties = {}
+    for name, prop in schema["properties"].items():
+        prop = dict(prop)
+        prop.pop("title", None)
+        variants = prop.pop("anyOf", None)
+        if variants is not None:
+            non_null = [v for v in variants if v.get("type") != "null"]
+            prop.update(non_null[0] if len(non_null) == 1 else {"anyOf": non_null})
+            prop["nullable"] = True
+        properties[name] = prop
+    properties["pdpl_category"] = {
+        "type": "string",
+        "enum": [c.value for c in PdplCategory] + [str(c.label) for c in PdplCategory],
+        "description": "The code, or the design's English label (any letter case); the Vietnamese label works too.",
+    }
+    properties["legal_basis"] = {
+        "type": "string",
+        "enum": ["", *LegalBasis.values],
+        "nullable": True,
+        "description": "The code (or its English label). Empty or null: not stated.",
+    }
+    return {
+        "type": "object",
+        "required": schema["required"],
+        "properties": properties,
+        "additionalProperties": False,
+    }

@@ -13,6 +13,8 @@ import math
 import sys
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions, status
@@ -165,6 +167,18 @@ def _service_unavailable(exc: Exception) -> tuple[dict[str, Any], int, dict[str,
     return None
 
 
+def request_too_large_body(limit: int | None = None) -> dict[str, Any]:
+    """The bilingual 413 for a body over `limit` bytes (default DATA_UPLOAD_MAX_MEMORY_SIZE), naming it."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE if limit is None else limit
+    limit_mb = f"{limit / (1024 * 1024):g}"
+    return error_body(
+        "request_too_large",
+        f"Request body too large: the limit is {limit} bytes ({limit_mb} MB).",
+        f"Nội dung yêu cầu quá lớn: giới hạn là {limit} byte ({limit_mb} MB).",
+        max_bytes=limit,
+    )
+
+
 def _drf_body(exc: exceptions.APIException) -> dict[str, Any]:
     if isinstance(exc, ApiError):
         return exc.body()
@@ -190,6 +204,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if unavailable is not None:
         body, status_code, headers = unavailable
         return Response(body, status=status_code, headers=headers)
+    if isinstance(exc, RequestDataTooBig):
+        # Django raises it when the body is read (DRF's parsers and `request.body` alike); a
+        # client must learn the limit, not see a 500.
+        return Response(request_too_large_body(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, exceptions.APIException):
         headers = {}
         if getattr(exc, "auth_header", None):

@@ -161,6 +161,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Records of processing of personal data under Vietnam's PDPL (Law 91/2025/QH15).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One name for the PDPL category choices, whichever serializer field uses them.
+    "ENUM_NAME_OVERRIDES": {"PdplCategoryEnum": "inventory.models.PdplCategory"},
 }
 
 # --- Celery ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from health.views import metrics_view
 
@@ -11,6 +12,9 @@ urlpatterns = [
     path("analytics/", include("analytics.urls")),
     path("health/", include("health.urls")),
     path("metrics", metrics_view, name="metrics"),
+    # OpenAPI 3 (drf-spectacular): open without a token, like the docs it feeds.
+    path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="openapi-docs"),
 ]
 
 handler400 = "verisyntra.errors.bad_request"
