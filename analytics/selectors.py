@@ -1,0 +1,138 @@
+"""Reads for the dashboards. Every function takes a queryset already scoped to one tenant.
+
+The views pass `TenantScopedMixin.scope(ProcessingActivity.objects.all())`, so the tenant filter
+comes from the one tenant-scoping mechanism and a selector cannot forget it. The querysets carry
+no alias: the router sends them to the read pool.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import BooleanField, Count, QuerySet
+from django.db.models.expressions import RawSQL
+
+from inventory.models import LEGAL_BASIS_VI, PDPL_CATEGORY_VI, LegalBasis, PdplCategory, ProcessingActivity
+
+UNSTATED_LEGAL_BASIS = ("", "Not stated", "Chưa xác định")
+CROSS_BORDER_LABELS = {
+    True: ("Cross-border transfer", "Có chuyển dữ liệu cá nhân xuyên biên giới"),
+    False: ("No cross-border transfer", "Không chuyển dữ liệu cá nhân xuyên biên giới"),
+}
+
+
+def compliance_summary(*, activities: QuerySet[ProcessingActivity]) -> dict[str, Any]:
+    """Counts by PDPL category, legal basis and cross-border transfer: one query, whatever the size.
+
+    One GROUP BY over the three columns (at most 3 x 7 x 2 groups) answered by an index-only scan
+    of `activity_tenant_summary`; the three breakdowns and the total are folded from it in Python.
+    Every category, legal basis and both transfer values are listed, with 0 where there is none,
+    so a dashboard's shape does not depend on the data.
+    """
+    groups = activities.order_by().values_list("pdpl_category", "legal_basis", "cross_border_transfer").annotate(count=Count("*"))
+    by_category = dict.fromkeys(PdplCategory.values, 0)
+    by_basis = dict.fromkeys(["", *LegalBasis.values], 0)
+    by_transfer = {True: 0, False: 0}
+    total = 0
+    for category, basis, transfer, count in groups:
+        by_category[category] = by_category.get(category, 0) + count
+        by_basis[basis] = by_basis.get(basis, 0) + count
+        by_transfer[transfer] += count
+        total += count
+    return {
+        "total_activities": total,
+        "categories": [
+            {
+                "category": category,
+                "category_label": str(PdplCategory(category).label),
+                "category_vi": PDPL_CATEGORY_VI[PdplCategory(category)],
+                "count": count,
+            }
+            for category, count in by_category.items()
+        ],
+        "legal_bases": [
+            {
+                "legal_basis": basis,
+                "legal_basis_label": str(LegalBasis(basis).label) if basis else UNSTATED_LEGAL_BASIS[1],
+                "legal_basis_vi": LEGAL_BASIS_VI[LegalBasis(basis)] if basis else UNSTATED_LEGAL_BASIS[2],
+                "count": count,
+            }
+            for basis, count in by_basis.items()
+        ],
+        "cross_border_transfers": [
+            {
+                "cross_border_transfer": transfer,
+                "label": CROSS_BORDER_LABELS[transfer][0],
+                "label_vi": CROSS_BORDER_LABELS[transfer][1],
+                "count": by_transfer[transfer],
+            }
+            for transfer in (True, False)
+        ],
+    }
+
+
+# --- Listing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActivityCursor:
+    """Where a page ended: the (created_at, id) of its last row. Opaque to clients (base64)."""
+
+    created_at: dt.datetime
+    id: uuid.UUID
+
+    def encode(self) -> str:
+        raw = f"{self.created_at.isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> ActivityCursor:
+        """Raises ValueError for anything that is not a cursor this API issued."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            created_at, activity_id = raw.split("|")
+            moment = dt.datetime.fromisoformat(created_at)
+            if moment.tzinfo is None:
+                raise ValueError("cursor time without zone")
+            return cls(created_at=moment, id=uuid.UUID(activity_id))
+        except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
+            raise ValueError("malformed cursor") from exc
+
+
+ACTIVITY_LIST_FIELDS = (
+    "id",
+    "activity_name",
+    "pdpl_category",
+    "data_fields",
+    "purpose",
+    "legal_basis",
+    "data_subjects",
+    "recipients",
+    "cross_border_transfer",
+    "retention_months",
+    "created_at",
+)
+
+
+def processing_activities_page(
+    *, activities: QuerySet[ProcessingActivity], limit: int, skip: int = 0, after: ActivityCursor | None = None
+) -> list[dict[str, Any]]:
+    """One page in the stable order (created_at, id): by offset (`skip`) or after a cursor.
+
+    The cursor form is a row comparison PostgreSQL answers from `activity_tenant_created_id`
+    (tenant_id, created_at, id) with an index range scan: page 1,000 costs what page 1 costs,
+    where OFFSET reads and discards every row before the page.
+    """
+    queryset = activities.order_by("created_at", "id").values(*ACTIVITY_LIST_FIELDS)
+    if after is not None:
+        table = ProcessingActivity._meta.db_table
+        queryset = queryset.filter(
+            RawSQL(f'("{table}"."created_at", "{table}"."id") > (%s, %s)', (after.created_at, after.id), output_field=BooleanField())
+        )
+        return list(queryset[:limit])
+    return list(queryset[skip : skip + limit])
