@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from verisyntra.db.config import build_databases, env_int
+from verisyntra.db.config import build_databases, env_float, env_int
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -95,6 +95,13 @@ TEMPLATES = [
 # and the README's architecture section for why).
 DATABASES = build_databases()
 DATABASE_ROUTERS = ["verisyntra.db.router.ReadWriteRouter"]
+# Read replicas (READ_DATABASE_URLS; verisyntra/db/replicas.py, docs/scaling.md): a replica that does
+# not answer, or may miss more than REPLICA_MAX_LAG_SECONDS of commits, serves no reads until it
+# recovers; each process checks every REPLICA_CHECK_SECONDS. After a client writes, its requests read
+# from the primary for PRIMARY_PIN_SECONDS (signed cookie); keep it >= max lag + check interval.
+REPLICA_MAX_LAG_SECONDS = env_float(os.environ, "REPLICA_MAX_LAG_SECONDS", 5.0)
+REPLICA_CHECK_SECONDS = env_float(os.environ, "REPLICA_CHECK_SECONDS", 1.0)
+PRIMARY_PIN_SECONDS = env_float(os.environ, "PRIMARY_PIN_SECONDS", 10.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # How many processes share the database: used by the capacity system check and `pool_report`.

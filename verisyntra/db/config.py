@@ -20,7 +20,6 @@ POOL_KEYS = frozenset({"POOL_SIZE", "MAX_OVERFLOW", "RECYCLE", "TIMEOUT", "PRE_P
 
 READ_ALIAS = "read"
 WRITE_ALIAS = "write"
-POOLED_ALIASES = (READ_ALIAS, WRITE_ALIAS)
 
 # The design's pool sizes (seed, "Step 1"): dashboards read, scans and batches write.
 POOL_DEFAULTS: dict[str, dict[str, int]] = {
@@ -42,8 +41,39 @@ def env_int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def env_float(environ: Mapping[str, str], name: str, default: float) -> float:
+    """Read a number of seconds (fractions allowed), failing loudly on garbage."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+
+
+def read_database_urls(environ: Mapping[str, str]) -> list[str]:
+    """The servers reads may use: READ_DATABASE_URLS (comma-separated replicas), else READ_DATABASE_URL, else the primary."""
+    urls = [url.strip() for url in environ.get("READ_DATABASE_URLS", "").split(",") if url.strip()]
+    return urls or [environ.get("READ_DATABASE_URL") or environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL]
+
+
+def read_alias_names(count: int) -> tuple[str, ...]:
+    """`read` for the first read server, `read_1`, `read_2`, ... for the others (one pool each)."""
+    return (READ_ALIAS, *(f"{READ_ALIAS}_{index}" for index in range(1, count)))
+
+
+# Fixed at start-up like DATABASES itself: one alias, and one pool per process, per read server.
+READ_ALIASES = read_alias_names(len(read_database_urls(os.environ)))
+POOLED_ALIASES = (READ_ALIAS, WRITE_ALIAS, *READ_ALIASES[1:])
+
+
 def pool_options(alias: str, environ: Mapping[str, str]) -> dict[str, Any]:
-    """POOL_OPTIONS for one alias: the design's defaults, each overridable by READ_POOL_* / WRITE_POOL_*."""
+    """POOL_OPTIONS for one alias: the design's defaults, each overridable by READ_POOL_* / WRITE_POOL_*.
+
+    Every read alias (`read`, `read_1`, ...) is sized by the READ_POOL_* family.
+    """
+    alias = WRITE_ALIAS if alias == WRITE_ALIAS else READ_ALIAS
     prefix = f"{alias.upper()}_POOL_"
     defaults = POOL_DEFAULTS[alias]
     return {
@@ -62,7 +92,8 @@ def database_alias(url: str, alias: str, environ: Mapping[str, str], test_name: 
     options = config.setdefault("OPTIONS", {})
     options["application_name"] = f"verisyntra-{alias}"
     options.setdefault("connect_timeout", env_int(environ, "DATABASE_CONNECT_TIMEOUT", 5))
-    statement_timeout_ms = env_int(environ, f"{alias.upper()}_STATEMENT_TIMEOUT_MS", 0)
+    family = WRITE_ALIAS if alias == WRITE_ALIAS else READ_ALIAS
+    statement_timeout_ms = env_int(environ, f"{family.upper()}_STATEMENT_TIMEOUT_MS", 0)
     if statement_timeout_ms:
         options["options"] = f"-c statement_timeout={statement_timeout_ms}"
     # Connections go back to the pool when the request ends; CONN_MAX_AGE=None would keep one
@@ -85,14 +116,18 @@ def build_databases(environ: Mapping[str, str] | None = None) -> dict[str, dict[
     """
     environ = os.environ if environ is None else environ
     write_url = environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    read_url = environ.get("READ_DATABASE_URL") or write_url
     test_name = environ.get("TEST_DATABASE_NAME") or None
-    read = database_alias(read_url, READ_ALIAS, environ)
-    # Under test, `read` mirrors `write`'s test database: tests never touch a real database,
-    # and read-after-write tests must use transactional test cases (FIELD-NOTES, TEST MIRROR).
-    read["TEST"] = {"MIRROR": WRITE_ALIAS, "DEPENDENCIES": []}
-    return {
+    databases = {
         "default": {"ENGINE": "django.db.backends.dummy"},
         WRITE_ALIAS: database_alias(write_url, WRITE_ALIAS, environ, test_name=test_name),
-        READ_ALIAS: read,
     }
+    read_urls = read_database_urls(environ)
+    for alias, url in zip(read_alias_names(len(read_urls)), read_urls, strict=True):
+        read = database_alias(url, alias, environ)
+        # Under test, every read alias mirrors `write`'s test database: tests never touch a real
+        # database, and read-after-write tests must use transactional test cases (FIELD-NOTES,
+        # TEST MIRROR). The mirror copies only NAME, so a read alias on a streaming replica reads
+        # the test database the replica received from the primary (tests/replica).
+        read["TEST"] = {"MIRROR": WRITE_ALIAS, "DEPENDENCIES": []}
+        databases[alias] = read
+    return databases

@@ -2,6 +2,11 @@
 
 State lives in `contextvars`, so a pin holds for the thread or asyncio task that set it and
 never leaks into a concurrent request served by another thread of the same process.
+
+Read-your-writes across requests: a replica may be up to REPLICA_MAX_LAG_SECONDS behind (more,
+and it serves no reads), so after a request that wrote, the middleware gives the client a signed
+cookie that pins its requests to the primary for PRIMARY_PIN_SECONDS. Clients that drop cookies
+get the per-request pin only.
 """
 
 from __future__ import annotations
@@ -10,12 +15,24 @@ import contextvars
 from contextlib import ContextDecorator
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core import signing
+
+PIN_COOKIE = "verisyntra_primary_pin"
+_PIN_SALT = "verisyntra.db.pinning.primary-pin"
+
 
 @dataclass
 class RequestPin:
-    """Per-request state: set once the request has written, so later reads see the write."""
+    """Per-request state: set once the request has written, so later reads see the write.
+
+    `pinned` is set when the client wrote recently (the pin cookie); `read_alias` is the replica
+    the router picked for this request, so all its reads see one consistent replica.
+    """
 
     wrote: bool = False
+    pinned: bool = False
+    read_alias: str | None = None
 
 
 _force_primary: contextvars.ContextVar[int] = contextvars.ContextVar("verisyntra_force_primary", default=0)
@@ -50,7 +67,12 @@ def primary_forced() -> bool:
     if _force_primary.get():
         return True
     pin = _request_pin.get()
-    return pin is not None and pin.wrote
+    return pin is not None and (pin.wrote or pin.pinned)
+
+
+def current_request_pin() -> RequestPin | None:
+    """The current request's pin state, or None outside a request (shell, Celery task)."""
+    return _request_pin.get()
 
 
 def note_write() -> None:
@@ -60,15 +82,51 @@ def note_write() -> None:
         pin.wrote = True
 
 
+def pin_cookie_value() -> str:
+    """A signed, timestamped token: the client wrote now."""
+    return signing.TimestampSigner(salt=_PIN_SALT).sign("primary")
+
+
+def pin_cookie_valid(value: str | None, max_age: float) -> bool:
+    """True for a cookie this service signed less than `max_age` seconds ago (the client cannot extend it)."""
+    if not value or max_age <= 0:
+        return False
+    try:
+        signing.TimestampSigner(salt=_PIN_SALT).unsign(value, max_age=max_age)
+    except signing.BadSignature:  # also SignatureExpired
+        return False
+    return True
+
+
 class PinPrimaryAfterWriteMiddleware:
-    """After a request's first write, route the rest of that request's reads to the primary."""
+    """After a request's first write, route the rest of that request's reads to the primary;
+    with replicas in use, also the client's next requests for PRIMARY_PIN_SECONDS (cookie)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _request_pin.set(RequestPin())
+        seconds = settings.PRIMARY_PIN_SECONDS
+        pin = RequestPin(pinned=pin_cookie_valid(request.COOKIES.get(PIN_COOKIE), seconds))
+        token = _request_pin.set(pin)
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
         finally:
             _request_pin.reset(token)
+        if pin.wrote and seconds > 0 and self.replicas_in_use():
+            response.set_cookie(
+                PIN_COOKIE,
+                pin_cookie_value(),
+                max_age=seconds,
+                httponly=True,
+                samesite="Lax",
+                secure=getattr(settings, "SESSION_COOKIE_SECURE", False),
+            )
+        return response
+
+    @staticmethod
+    def replicas_in_use() -> bool:
+        # Without a replica every read already sees every commit: no cookie to carry around.
+        from verisyntra.db.replicas import replicas_in_use
+
+        return replicas_in_use()

@@ -5,22 +5,49 @@ may not see yet (read-your-writes):
 
 - while a transaction is open on `write` (its uncommitted rows exist only there);
 - inside `use_primary()`, or for the rest of a request after its first write;
-- for an instance loaded or saved through `write` (refresh_from_db, related lookups).
+- for an instance loaded or saved through `write` (refresh_from_db, related lookups);
+- for a client that wrote in the last PRIMARY_PIN_SECONDS (the pin cookie).
+
+With several read servers (READ_DATABASE_URLS: aliases `read`, `read_1`, ...), reads are spread
+round-robin over the ones `verisyntra.db.replicas` finds fit, one replica per request (so a request
+never sees time go backwards between two replicas at different positions); when none is fit,
+reads fall back to the primary.
 
 Migrations run only on the primary.
 """
 
 from __future__ import annotations
 
+import itertools
+
 from django.db import connections
 
-from verisyntra.db.config import POOLED_ALIASES, READ_ALIAS, WRITE_ALIAS
-from verisyntra.db.pinning import note_write, primary_forced
+from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
+from verisyntra.db.pinning import current_request_pin, note_write, primary_forced
+from verisyntra.db.replicas import healthy_read_aliases
+
+_next_read = itertools.count()  # next() on a count is atomic under the GIL: safe across threads
 
 
 def write_transaction_open() -> bool:
     """True if this thread has an open atomic block on the write alias."""
     return connections[WRITE_ALIAS].in_atomic_block
+
+
+def pick_read_alias() -> str:
+    """A fit read alias (the same one for the rest of the request), or the primary when none is fit."""
+    healthy = healthy_read_aliases()
+    if len(healthy) == 1:
+        return healthy[0]
+    if not healthy:
+        return WRITE_ALIAS
+    pin = current_request_pin()
+    if pin is not None and pin.read_alias in healthy:
+        return pin.read_alias
+    alias = healthy[next(_next_read) % len(healthy)]
+    if pin is not None:
+        pin.read_alias = alias
+    return alias
 
 
 class ReadWriteRouter:
@@ -30,7 +57,7 @@ class ReadWriteRouter:
         instance = hints.get("instance")
         if instance is not None and instance._state.db == WRITE_ALIAS:
             return WRITE_ALIAS
-        return READ_ALIAS
+        return pick_read_alias()
 
     def db_for_write(self, model, **hints):
         note_write()

@@ -1,0 +1,144 @@
+"""Read routing against real PostgreSQL streaming replicas (scripts/replica), not a mirror of the primary.
+
+Run with `scripts/test-replica`: it starts two replicas (ports 5433 and 5434) and points
+READ_DATABASE_URLS at them. Each test starts with both replicas running, undelayed and caught up;
+lag is simulated with recovery_min_apply_delay (the replica receives the WAL at once, and applies
+each commit that many seconds late).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.db import connections, router
+from django.test import Client
+
+from inventory.models import Tenant
+from tests.replica.conftest import wait_until
+from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
+from verisyntra.db.pinning import PIN_COOKIE
+from verisyntra.db.replicas import healthy_read_aliases, probed_aliases, read_fallback_active, replica_report, replica_states
+
+# Upper bound for "eventually" on a shared 2-core machine where a restarted replica may first
+# replay minutes of other tests' WAL; a passing run waits far less (the checks do not depend on speed).
+PATIENCE = 90
+
+pytestmark = [
+    pytest.mark.replica,
+    pytest.mark.skipif(not probed_aliases(), reason="needs READ_DATABASE_URLS on streaming replicas: run scripts/test-replica"),
+    pytest.mark.django_db(transaction=True, databases=list(POOLED_ALIASES)),
+    pytest.mark.urls("tests.replica.urls"),
+]
+
+
+def server_facts(alias: str) -> tuple[bool, int]:
+    """(pg_is_in_recovery(), backend pid) of this thread's connection on `alias`."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT pg_is_in_recovery(), pg_backend_pid()")
+        return cursor.fetchone()
+
+
+def read_as_new_client(tenant_id) -> dict:
+    """A client that never wrote: no pin cookie."""
+    return Client().get(f"/tenants/{tenant_id}").json()
+
+
+def test_reads_are_served_by_a_replica_and_writes_by_the_primary(replicas, query_log):
+    tenant = Tenant.objects.create(name="Streamed")
+    wait_until(lambda: Tenant.objects.filter(pk=tenant.pk).exists(), timeout=PATIENCE, what="the row to reach the replica")
+
+    write_alias, write_pid, insert_sql = query_log.entries[0]
+    read_alias, read_pid, select_sql = query_log.entries[-1]
+    assert insert_sql.startswith("INSERT") and write_alias == WRITE_ALIAS
+    assert select_sql.startswith("SELECT") and read_alias in replicas
+    # The very backends that ran the statements: the read one is a standby, the write one is not.
+    assert server_facts(read_alias) == (True, read_pid)
+    assert server_facts(WRITE_ALIAS) == (False, write_pid)
+
+
+def test_reads_are_spread_across_the_replicas_one_replica_per_request(replicas):
+    if len(replicas) < 2:
+        pytest.skip("needs two replicas (READ_DATABASE_URLS with two URLs)")
+    tenant = Tenant.objects.create(name="Spread")
+    for replica in replicas.values():
+        wait_until(replica.caught_up, timeout=PATIENCE, what=f"replica {replica.port} to catch up")
+
+    bodies = [read_as_new_client(tenant.pk) for _ in range(8)]
+
+    ports = {replica.port: alias for alias, replica in replicas.items()}
+    for body in bodies:
+        assert body["found"] and body["in_recovery"]
+        assert len(set(body["aliases"])) == 1, "both reads of one request go to one replica"
+        assert ports[body["port"]] == body["aliases"][0]
+    assert {body["port"] for body in bodies} == set(ports), "every replica serves some requests"
+
+
+def test_a_client_reads_its_own_write_on_its_next_request_while_the_replica_lags(replicas, client):
+    delay = settings.REPLICA_MAX_LAG_SECONDS / 2  # lagging, but within the limit: the replicas keep serving reads
+    for replica in replicas.values():
+        replica.set_delay(delay)
+
+    created = client.post("/tenants", {"name": "Mine"})
+    tenant_id = created.json()["id"]
+    own = client.get(f"/tenants/{tenant_id}").json()
+    other = read_as_new_client(tenant_id)
+
+    assert PIN_COOKIE in created.cookies
+    assert created.cookies[PIN_COOKIE]["max-age"] == int(settings.PRIMARY_PIN_SECONDS)
+    assert own == {**own, "found": True, "in_recovery": False, "aliases": [WRITE_ALIAS, WRITE_ALIAS]}
+    # Another client reads the lagging replica, which does not have the row yet: the pin is what made the difference.
+    assert other["in_recovery"] is True and other["found"] is False
+    lagging = wait_until(
+        lambda: [s for s in replica_states() if (s.lag_seconds or 0) >= delay * 0.8],
+        timeout=PATIENCE,
+        what="the monitor to measure the lag",
+    )
+    assert all(state.healthy and state.status == "streaming" for state in replica_states())
+    assert lagging
+    wait_until(lambda: read_as_new_client(tenant_id)["found"], timeout=PATIENCE, what="the write to reach the replicas")
+
+
+def test_reads_fall_back_to_the_primary_while_the_replicas_are_down_and_return_when_they_recover(replicas):
+    tenant = Tenant.objects.create(name="Fallback")
+    for replica in replicas.values():
+        wait_until(replica.caught_up, timeout=PATIENCE, what=f"replica {replica.port} to catch up")
+    timeout = PATIENCE
+
+    for replica in replicas.values():
+        replica.stop()
+    wait_until(read_fallback_active, timeout=timeout, what="reads to fall back to the primary")
+
+    during = read_as_new_client(tenant.pk)
+    report = replica_report()
+    assert during == {**during, "found": True, "in_recovery": False, "aliases": [WRITE_ALIAS, WRITE_ALIAS]}
+    assert report["fallback_to_primary"] is True and report["reads_served_by"] == "primary"
+    assert {state["status"] for state in report["read_aliases"]} == {"down"}
+
+    first, *others = replicas.values()
+    first.start()
+    wait_until(lambda: healthy_read_aliases() == (first.alias,), timeout=timeout, what=f"{first.alias} to serve reads again")
+    assert {read_as_new_client(tenant.pk)["port"] for _ in range(4)} == {first.port}, "only the replica that is up serves reads"
+
+    for replica in others:
+        replica.start()
+    wait_until(lambda: set(healthy_read_aliases()) == set(replicas), timeout=timeout, what="every replica back")
+    after = replica_report()
+    assert after["fallback_to_primary"] is False and after["reads_served_by"] == "replicas"
+
+
+def test_a_replica_lagging_past_the_limit_serves_no_reads_until_it_catches_up(replicas):
+    limit = settings.REPLICA_MAX_LAG_SECONDS
+    for replica in replicas.values():
+        replica.set_delay(limit * 4)
+    Tenant.objects.create(name="Held back")  # a commit the replicas must hold back
+
+    wait_until(
+        lambda: all(state.status == "lagging" for state in replica_states()), timeout=PATIENCE, what="the replicas to be reported lagging"
+    )
+    assert router.db_for_read(Tenant) == WRITE_ALIAS
+    assert all(state.lag_seconds > limit and not state.healthy for state in replica_states())
+
+    for replica in replicas.values():
+        replica.set_delay(0)
+    wait_until(lambda: set(healthy_read_aliases()) == set(replicas), timeout=PATIENCE, what="the replicas to catch up")
+    assert router.db_for_read(Tenant) in replicas
