@@ -174,9 +174,10 @@ _LABELS = {
     ),
     "leak_none": ("none", "không có"),
     "leak_line": (
-        "pid {pid} {application_name}: idle in transaction {idle} s (transaction {xact} s), last query started {started}: {query}",
-        "pid {pid} {application_name}: idle in transaction {idle} giây (giao dịch {xact} giây), "
-        "truy vấn cuối bắt đầu lúc {started}: {query}",
+        "pid {pid} {application_name}: idle in transaction {idle} s (transaction {xact} s), blocking {blocking} "
+        "session(s), last query started {started}: {query}",
+        "pid {pid} {application_name}: idle in transaction {idle} giây (giao dịch {xact} giây), đang chặn {blocking} "
+        "phiên, truy vấn cuối bắt đầu lúc {started}: {query}",
     ),
     "sizing": ("Sizing", "Định cỡ"),
     "findings": ("Findings", "Phát hiện"),
@@ -249,6 +250,7 @@ def render_text(report: dict, lang: str = "en") -> str:
                 pid=suspect["pid"],
                 application_name=suspect["application_name"] or "-",
                 idle=suspect["idle_in_transaction_seconds"],
+                blocking=suspect["blocking_sessions"],
                 xact=suspect["transaction_seconds"],
                 started=suspect["last_query_start"],
                 query=" ".join((suspect["last_query"] or "").split()),

@@ -130,8 +130,9 @@ _LEAK_SUSPECTS_SQL = """
 SELECT pid, coalesce(application_name, ''), state,
        extract(epoch FROM now() - state_change)::float8 AS idle_seconds,
        extract(epoch FROM now() - xact_start)::float8 AS transaction_seconds,
-       query_start, left(query, %s)
-  FROM pg_stat_activity
+       query_start, left(query, %s),
+       (SELECT count(*) FROM pg_stat_activity waiting WHERE a.pid = ANY (pg_blocking_pids(waiting.pid))) AS blocking
+  FROM pg_stat_activity a
  WHERE datname = current_database()
    AND state IN ('idle in transaction', 'idle in transaction (aborted)')
    AND now() - state_change >= make_interval(secs => %s)
@@ -166,8 +167,9 @@ def server_views(leak_threshold_seconds: float | None = None) -> dict[tuple[str,
                             "transaction_seconds": round(xact, 1) if xact is not None else None,
                             "last_query_start": query_start.isoformat() if query_start else None,
                             "last_query": query,
+                            "blocking_sessions": blocking,
                         }
-                        for pid, app, state, idle, xact, query_start, query in cursor.fetchall()
+                        for pid, app, state, idle, xact, query_start, query, blocking in cursor.fetchall()
                     ]
         except psycopg2.Error as exc:
             view.reachable = False

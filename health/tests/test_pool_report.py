@@ -67,6 +67,7 @@ def test_connection_idle_in_transaction_is_flagged_with_its_age_and_last_query()
     assert suspect["transaction_seconds"] >= suspect["idle_in_transaction_seconds"]
     assert suspect["last_query_start"]
     assert "forgotten transaction" in suspect["last_query"]
+    assert suspect["blocking_sessions"] == 0  # it holds no lock anyone waits for
     assert report["status"] == "warning"
     assert any("idle in transaction" in f["en"] for f in report["findings"])
     write_pool = next(p for p in report["pools"] if p["alias"] == WRITE_ALIAS)

@@ -22,6 +22,8 @@ CLEAR_SCREEN = "\033[H\033[2J"
 
 class Command(BaseCommand):
     help = "Report the connection pools: configuration, live server connections, leak suspects, headroom and sizing."
+    # The capacity check would connect before the report does, and print the same facts as noise.
+    requires_system_checks: list = []
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Machine-readable output (one JSON object per refresh).")
