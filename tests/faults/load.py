@@ -8,6 +8,7 @@ batch may be there in part.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import uuid
@@ -161,6 +162,32 @@ def tally(outcomes: list[Outcome]) -> dict[str, int]:
         for o in outcomes
     )
     return dict(sorted(counter.items()))
+
+
+# SQLAlchemy logs (at ERROR, with a traceback) each pooled connection whose rollback-on-return fails
+# because the server died under it; the connection is discarded. Server-side noise, bounded by the
+# pool size, never seen by a client. Any other traceback in a service log is a finding.
+EXPECTED_TRACEBACK_CONTEXT = "sqlalchemy.pool.impl.QueuePool Exception during reset or similar"
+RECORD_START = re.compile(r"^(\d{4}-\d\d-\d\d |\[\d{4}-\d\d-\d\d )")
+
+
+def unexpected_tracebacks(log: str) -> list[str]:
+    """The log record (its first line) of each traceback in `log` that is not of an expected kind.
+
+    A traceback belongs to the last line that starts a log record (a timestamp); chained
+    exceptions print several "Traceback" lines for one record.
+    """
+    unexpected, record_line = [], "<start of log>"
+    for line in log.splitlines():
+        if RECORD_START.match(line):
+            record_line = line
+        elif (
+            line.startswith("Traceback")
+            and EXPECTED_TRACEBACK_CONTEXT not in record_line
+            and (not unexpected or unexpected[-1] is not record_line)
+        ):
+            unexpected.append(record_line)
+    return unexpected
 
 
 def save_figures(name: str, figures: dict) -> Path:

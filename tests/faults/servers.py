@@ -142,12 +142,16 @@ class PrivatePostgres:
             self._as_postgres("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "-t", "60", "stop")
 
     def restart(self, down_seconds: float = 1.0, mode: str = "immediate") -> tuple[float, float]:
-        """Take the server down for `down_seconds`, bring it back; return (went_down, back_up) in time.monotonic()."""
+        """Take the server down for `down_seconds`, bring it back.
+
+        Returns (fault_began, back_up) in time.monotonic(): from the moment the stop was asked for
+        (sessions may be cut from then on) to the moment the server accepts connections again.
+        """
+        fault_began = time.monotonic()
         self.stop(mode=mode)
-        went_down = time.monotonic()
         time.sleep(down_seconds)
         self.start()
-        return went_down, time.monotonic()
+        return fault_began, time.monotonic()
 
     def accepts_connections(self) -> bool:
         try:
@@ -202,7 +206,8 @@ class ServiceProcess:
     def start(self) -> None:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         _stop_recorded_process(self.pidfile, Path(self.argv[0]).name)
-        self._log = open(self.log_file, "ab")
+        self._run_log_start = self.log_file.stat().st_size if self.log_file.exists() else 0
+        self._log = open(self.log_file, "ab")  # noqa: SIM115 - kept open for the child, closed in stop()
         self.process = subprocess.Popen(
             self.argv, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -239,7 +244,14 @@ class ServiceProcess:
         self.process = None
 
     def log_text(self) -> str:
+        """The whole log file, earlier runs included."""
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    def run_log(self) -> str:
+        """What this process wrote since it was last started."""
+        if not self.log_file.exists():
+            return ""
+        return self.log_file.read_bytes()[getattr(self, "_run_log_start", 0) :].decode(errors="replace")
 
     def __enter__(self):
         self.start()
@@ -282,9 +294,13 @@ class Gunicorn(ServiceProcess):
 
     name = "gunicorn"
 
+    # Access log lines the tests can parse: method, path, status, and the server-side time in microseconds.
+    ACCESS_LOG_FORMAT = "access %(m)s %(U)s %(s)s %(D)s"
+
     def __init__(self, port: int, env: Mapping[str, str]):
         self.port = port
-        argv = [str(VENV_BIN / "gunicorn"), "verisyntra.wsgi:application", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
+        argv = [str(VENV_BIN / "gunicorn"), "verisyntra.wsgi:application", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+                "--access-logformat", self.ACCESS_LOG_FORMAT]
         super().__init__(argv, env, FAULTS_DIR / f"gunicorn-{port}.log", FAULTS_DIR / f"gunicorn-{port}.pid")
 
     @property
@@ -296,6 +312,19 @@ class Gunicorn(ServiceProcess):
             raise RuntimeError(f"port {self.port} is taken")
         super().start()
         wait_until(self._answers, 60, f"gunicorn on {self.port} answering")
+
+    def server_times(self, since: int = 0) -> list[tuple[str, str, int, float]]:
+        """(method, path, status, seconds) of each request in the access log, from byte offset `since`."""
+        entries = []
+        text = self.log_file.read_bytes()[since:].decode(errors="replace") if self.log_file.exists() else ""
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) == 5 and parts[0] == "access":
+                entries.append((parts[1], parts[2], int(parts[3]), int(parts[4]) / 1e6))
+        return entries
+
+    def log_size(self) -> int:
+        return self.log_file.stat().st_size if self.log_file.exists() else 0
 
     def _answers(self) -> bool:
         assert self.process is not None

@@ -2,13 +2,15 @@
 bilingual 503 with Retry-After, none waits longer than the pool timeout plus a small margin, and
 the service serves normally afterwards with nothing left checked out.
 
-Runs in CI: the service is a real gunicorn (one process, enough threads for every request at
-once) on pytest's test database, so only our own five connections per pool are at stake.
+Runs in CI: the service is a real gunicorn (one process, a thread for every request) on pytest's
+test database, so only our own five connections per pool are at stake. Durations are the
+server's own (gunicorn's access log), so the load generator's scheduling is not counted against
+the service; the client-side figures are recorded beside them.
 """
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from collections import Counter
 
@@ -18,20 +20,43 @@ import pytest
 from inventory.models import PdplCategory, ProcessingActivity
 from inventory.services import tenant_create
 from tests.faults.conftest import PORTS, service_database_url
-from tests.faults.load import BATCH_PATH, DASHBOARD_PATH, activity, record, save_figures, tally
+from tests.faults.load import BATCH_PATH, DASHBOARD_PATH, activity, record, save_figures, tally, unexpected_tracebacks
 from tests.faults.servers import Gunicorn, service_environment
 from verisyntra.db.config import READ_ALIAS, WRITE_ALIAS
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=[READ_ALIAS, WRITE_ALIAS])
 
 CONCURRENT = 200
-WRITERS = 50  # of the 200: batch inserts; the rest read the dashboard
+WRITERS = 50  # of the 200: batch inserts of 10 activities; the rest read the dashboard
 POOL_SIZE = 5
 POOL_TIMEOUT = 2
-# A request checks out at most one connection per alias: token lookup and dashboard on `read`;
-# a batch also on `write` (and only after its read), so its worst case is both timeouts in a row.
+# A request checks out at most one connection per alias: the token lookup and the dashboard use
+# `read`; a batch then also `write`, so its worst case is both timeouts one after the other.
 WORST_WAIT = {"dashboard": POOL_TIMEOUT, "batch": 2 * POOL_TIMEOUT}
-MARGIN = 3.0  # seconds: GIL-bound Python serving 200 threads on a 2-core machine shared with others
+MARGIN = 2.0  # seconds of real work and CPU queueing on a 2-core machine shared with other test runs
+HANG_LIMIT = 30.0
+
+
+async def storm(base_url: str, token: str, tenant_id: str) -> list:
+    limits = httpx.Limits(max_connections=CONCURRENT + 10, max_keepalive_connections=CONCURRENT + 10)
+    headers = {"Authorization": f"Token {token}"}
+    params = {"tenant_id": tenant_id}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60, limits=limits) as client:
+
+        async def one(number: int):
+            is_writer = number < WRITERS
+            names = [f"storm-{number}-{i}" for i in range(10)] if is_writer else []
+            started, response, error = time.monotonic(), None, None
+            try:
+                if is_writer:
+                    response = await client.post(BATCH_PATH, params=params, json={"activities": [activity(n) for n in names]})
+                else:
+                    response = await client.get(DASHBOARD_PATH, params=params)
+            except httpx.HTTPError as exc:
+                error = exc
+            return record("batch" if is_writer else "dashboard", started, response, error, names)
+
+        return await asyncio.gather(*(one(n) for n in range(CONCURRENT)))
 
 
 def test_storm_of_200_requests_against_pools_of_5_gets_only_successes_and_polite_503s():
@@ -46,61 +71,45 @@ def test_storm_of_200_requests_against_pools_of_5_gets_only_successes_and_polite
         READ_POOL_SIZE=POOL_SIZE, READ_POOL_MAX_OVERFLOW=0, READ_POOL_TIMEOUT=POOL_TIMEOUT,
         WRITE_POOL_SIZE=POOL_SIZE, WRITE_POOL_MAX_OVERFLOW=0, WRITE_POOL_TIMEOUT=POOL_TIMEOUT,
     )
-    outcomes = []
-    lock = threading.Lock()
+    params = {"tenant_id": str(tenant.pk)}
+    headers = {"Authorization": f"Token {token.key}"}
     with Gunicorn(port=PORTS["storm"], env=env) as web:
-        headers = {"Authorization": f"Token {token.key}"}
-        params = {"tenant_id": str(tenant.pk)}
         # Warm the process (imports, first connections) so the storm measures the pools, not start-up.
         assert httpx.get(web.base_url + DASHBOARD_PATH, params=params, headers=headers, timeout=30).status_code == 200
-        barrier = threading.Barrier(CONCURRENT)
-
-        def one_request(number: int) -> None:
-            with httpx.Client(base_url=web.base_url, headers=headers, timeout=60) as client:
-                is_writer = number < WRITERS
-                names = [f"storm-{number}-{i}" for i in range(10)] if is_writer else []
-                barrier.wait()
-                started, response, error = time.monotonic(), None, None
-                try:
-                    if is_writer:
-                        response = client.post(BATCH_PATH, params=params, json={"activities": [activity(n) for n in names]})
-                    else:
-                        response = client.get(DASHBOARD_PATH, params=params)
-                except httpx.HTTPError as exc:
-                    error = exc
-                outcome = record("batch" if is_writer else "dashboard", started, response, error, names)
-                with lock:
-                    outcomes.append(outcome)
-
-        threads = [threading.Thread(target=one_request, args=(n,)) for n in range(CONCURRENT)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-
+        offset = web.log_size()
+        outcomes = asyncio.run(storm(web.base_url, token.key, str(tenant.pk)))
+        time.sleep(0.5)  # the access log line is written after the response
+        server_times = web.server_times(since=offset)
         after = [httpx.get(web.base_url + DASHBOARD_PATH, params=params, headers=headers, timeout=30).status_code for _ in range(20)]
         pools = httpx.get(web.base_url + "/health/connection-pools", timeout=30).json()
-        log = web.log_text()
+        log = web.run_log()
 
-    statuses = Counter(o.status for o in outcomes)
-    slowest = {kind: max((o.elapsed for o in outcomes if o.kind == kind), default=0.0) for kind in WORST_WAIT}
+    kinds = {BATCH_PATH: "batch", DASHBOARD_PATH: "dashboard"}
+    server_slowest = {kind: max((t for _, path, _, t in server_times if kinds.get(path) == kind), default=0.0) for kind in WORST_WAIT}
+    client_slowest = {kind: max((o.elapsed for o in outcomes if o.kind == kind), default=0.0) for kind in WORST_WAIT}
     written = ProcessingActivity.objects.filter(activity_name__startswith="storm-").count()
     accepted_batches = sum(1 for o in outcomes if o.kind == "batch" and o.status == 201)
     save_figures("exhaustion_storm", {
-        "requests": len(outcomes), "answers": tally(outcomes), "slowest_seconds": {k: round(v, 2) for k, v in slowest.items()},
+        "requests": len(outcomes), "answers": tally(outcomes),
+        "server_slowest_seconds": {k: round(v, 2) for k, v in server_slowest.items()},
+        "client_slowest_seconds": {k: round(v, 2) for k, v in client_slowest.items()},
         "pool_size": POOL_SIZE, "pool_timeout_seconds": POOL_TIMEOUT, "after_storm": dict(Counter(after)),
         "rows_expected": accepted_batches * 10, "rows_found": written,
     })
 
-    assert len(outcomes) == CONCURRENT
-    assert set(statuses) <= {200, 201, 503}, tally(outcomes)
+    assert len(outcomes) == CONCURRENT and len(server_times) == CONCURRENT
+    assert {o.status for o in outcomes} <= {200, 201, 503}, tally(outcomes)
     for outcome in outcomes:
         if outcome.status == 503:
             assert outcome.code == "pool_exhausted" and outcome.bilingual and outcome.retry_after, outcome
-        assert outcome.elapsed <= WORST_WAIT[outcome.kind] + MARGIN, outcome
+    for kind, slowest in server_slowest.items():
+        assert slowest <= WORST_WAIT[kind] + MARGIN, f"a {kind} request took {slowest:.2f}s in the server"
+        # Client-side times add the queue before a gunicorn thread picks the request up (CPU-bound
+        # under this storm); bounded loosely, to catch a hang rather than to time the machine.
+        assert client_slowest[kind] <= HANG_LIMIT, f"a {kind} request took {client_slowest[kind]:.2f}s end to end"
     # Served normally afterwards, with every connection back in its pool.
     assert after == [200] * 20
     assert pools["read_pool"]["checked_out"] == pools["write_pool"]["checked_out"] == 0, pools
     # Acknowledged batches are all there; refused ones wrote nothing.
     assert written == accepted_batches * 10
-    assert "Traceback" not in log and token.key not in log
+    assert unexpected_tracebacks(log) == [] and token.key not in log
