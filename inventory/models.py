@@ -106,6 +106,9 @@ class DataScan(models.Model):
     error = models.TextField(blank=True, default="")
     error_vi = models.TextField(blank=True, default="")
     celery_task_id = models.CharField(max_length=255, blank=True, default="")
+    # When the broker last accepted this scan's task; NULL while the enqueue has not succeeded
+    # (broker down at submission), which is how the beat sweep finds scans to dispatch.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -127,6 +130,32 @@ class DataScan(models.Model):
     @property
     def status_vi(self) -> str:
         return SCAN_STATUS_VI[ScanStatus(self.status)]
+
+
+class DataScanChunk(models.Model):
+    """A slice of a data scan's submitted records, stored durably until a worker writes them.
+
+    The submission stores every record here (validated and normalised) before it answers 202,
+    so nothing depends on the broker holding the data. A worker turns one chunk into
+    processing activities and deletes it in the same transaction as the scan's progress, so the
+    chunks that remain are exactly the work left: a retried or redelivered task resumes there.
+    """
+
+    data_scan = models.ForeignKey(DataScan, on_delete=models.CASCADE, related_name="chunks")
+    chunk_index = models.PositiveIntegerField()
+    # Position of records[0] in the scan's input; becomes ProcessingActivity.scan_record_index.
+    first_record_index = models.PositiveIntegerField()
+    record_count = models.PositiveIntegerField()
+    records = models.JSONField()
+
+    class Meta:
+        ordering = ["data_scan", "chunk_index"]
+        constraints = [
+            models.UniqueConstraint(fields=["data_scan", "chunk_index"], name="datascanchunk_unique_index"),
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.chunk_index} of scan {self.data_scan_id}"
 
 
 class ProcessingActivity(models.Model):

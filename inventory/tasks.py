@@ -1,0 +1,68 @@
+"""Celery tasks of the inventory app: thin wrappers that load by id and call a service.
+
+`process_data_scan` carries only the scan id; the records are in PostgreSQL (DataScanChunk).
+It is idempotent (see inventory.scan_services), which is what makes `acks_late` with
+`reject_on_worker_lost` (settings) safe: a task whose worker died is simply run again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from inventory.scan_services import DataScanFailed, data_scan_fail, data_scan_process, data_scans_sweep
+from verisyntra.db.pools import PoolExhausted
+
+logger = logging.getLogger(__name__)
+
+# Worth another attempt: the database went away or was too busy to hand out a connection.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, PoolExhausted)
+
+
+class DataScanTask(Task):
+    """Ends the scan `failed`, in both languages, when the task gives up."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        scan_id = args[0] if args else kwargs.get("scan_id")
+        if isinstance(exc, DataScanFailed):
+            error, error_vi = exc.error, exc.error_vi
+        elif isinstance(exc, TRANSIENT_ERRORS):
+            attempts = self.request.retries + 1
+            error = f"The database was unavailable after {attempts} attempts ({exc.__class__.__name__}); retry the scan."
+            error_vi = f"Cơ sở dữ liệu không khả dụng sau {attempts} lần thử ({exc.__class__.__name__}); hãy chạy lại lần quét."
+        else:
+            error = f"The scan stopped on an unexpected error ({exc.__class__.__name__})."
+            error_vi = f"Lần quét dừng do lỗi không mong đợi ({exc.__class__.__name__})."
+        try:
+            data_scan_fail(scan_id=scan_id, error=error, error_vi=error_vi)
+        except Exception:  # the database may still be down: the sweep finds the scan stalled later
+            logger.exception("could not mark data scan %s failed", scan_id)
+
+
+@shared_task(
+    bind=True,
+    base=DataScanTask,
+    name="inventory.process_data_scan",
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    max_retries=settings.DATA_SCAN_MAX_RETRIES,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+)
+def process_data_scan(self, scan_id: str) -> dict:
+    """Write a data scan's stored records as processing activities, reporting PROGRESS per chunk."""
+    status = data_scan_process(
+        scan_id=scan_id,
+        on_progress=lambda progress: self.update_state(state="PROGRESS", meta=progress.as_meta()),
+    )
+    return {"scan_id": scan_id, "status": str(status)}
+
+
+@shared_task(name="inventory.sweep_data_scans")
+def sweep_data_scans() -> list[str]:
+    """Beat: dispatch scans whose enqueue was lost, and scans stuck without progress."""
+    return data_scans_sweep()
