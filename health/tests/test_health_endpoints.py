@@ -86,21 +86,22 @@ def test_database_health_before_and_after_first_connection(client, no_pools_yet)
 
 
 def test_database_health_is_503_when_an_alias_points_at_a_dead_server(client):
-    with rebuilt_pool(READ_ALIAS, PORT=str(dead_port())):
+    # The primary (`write`) down: the service cannot work, whatever the read side says.
+    with rebuilt_pool(WRITE_ALIAS, PORT=str(dead_port())):
         response = client.get("/health/database")
         pools = client.get("/health/connection-pools").json()
     assert response.status_code == 503
     assert response["Retry-After"]
     body = response.json()
     assert body["code"] == "database_unhealthy"
-    assert body["error"] == "Database check failed for: read."
-    assert body["error_vi"] == "Kiểm tra cơ sở dữ liệu thất bại: read."
+    assert body["error"] == "Database check failed for: write."
+    assert body["error_vi"] == "Kiểm tra cơ sở dữ liệu thất bại: write."
     assert (body["status"], body["status_vi"]) == ("unhealthy", "Không khỏe mạnh")
-    assert body["databases"][READ_ALIAS]["code"] == "database_unavailable"
-    assert body["databases"][READ_ALIAS]["error_vi"] == "Không kết nối được cơ sở dữ liệu."
-    assert body["databases"][WRITE_ALIAS]["status"] == "healthy"
-    # The pool view says the same, for the read pool only.
-    assert pools["read_pool"]["status"] == "critical" and pools["read_pool"]["server"]["reachable"] is False
-    assert pools["write_pool"]["status"] == "healthy"
+    assert body["databases"][WRITE_ALIAS]["code"] == "database_unavailable"
+    assert body["databases"][WRITE_ALIAS]["error_vi"] == "Không kết nối được cơ sở dữ liệu."
+    assert body["databases"][READ_ALIAS]["status"] == "healthy"
+    # The pool view says the same, for the write pool only.
+    assert pools["write_pool"]["status"] == "critical" and pools["write_pool"]["server"]["reachable"] is False
+    assert pools["read_pool"]["status"] == "healthy"
     # And back once the alias points at a live server again.
     assert client.get("/health/database").status_code == 200
