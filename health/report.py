@@ -17,6 +17,7 @@ from health.sizing import sizing
 from verisyntra.checks import process_count
 from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
 from verisyntra.db.pools import pool_statistics
+from verisyntra.db.replicas import replica_report
 
 
 def _finding(status: str, en: str, vi: str) -> dict:
@@ -49,13 +50,16 @@ def build_pool_report(leak_threshold_seconds: float) -> dict:
 
     servers = []
     leak_suspects = []
+    # Reads are routed around a replica that is down: losing one is a warning, losing the primary is critical.
+    replicas = replica_report()
+    replica_aliases = {state["alias"] for state in replicas["read_aliases"] if state["status"] != "primary"}
     for view in views.values():
         entry = {"aliases": view.aliases, **view.as_dict()}
         where = f"{view.host}:{view.port}"
         if not view.reachable:
             findings.append(
                 _finding(
-                    st.CRITICAL,
+                    st.WARNING if set(view.aliases) <= replica_aliases else st.CRITICAL,
                     f"PostgreSQL at {where} is unreachable: {view.error}",
                     f"Không kết nối được PostgreSQL tại {where}: {view.error}",
                 )
@@ -120,6 +124,8 @@ def build_pool_report(leak_threshold_seconds: float) -> dict:
             )
         )
 
+    findings.extend(_replica_findings(replicas))
+
     overall = st.worst(*(f["status"] for f in findings))
     return {
         "status": overall,
@@ -135,8 +141,45 @@ def build_pool_report(leak_threshold_seconds: float) -> dict:
         "leak_threshold_seconds": leak_threshold_seconds,
         "leak_suspects": leak_suspects,
         "sizing": guidance.as_dict(),
+        "read_replicas": replicas,
         "findings": findings,
     }
+
+
+def _replica_findings(replicas: dict) -> list[dict]:
+    """A replica that serves no reads, and reads that all fell back to the primary, are warnings."""
+    findings = []
+    limit = replicas["max_lag_seconds"]
+    for state in replicas["read_aliases"]:
+        where = f"{state['alias']} ({state['host']}:{state['port']})"
+        if state["status"] == "down":
+            findings.append(
+                _finding(
+                    st.WARNING,
+                    f"Read replica {where} does not answer: {state['error']}; its reads go to the other replicas or the primary.",
+                    f"Bản sao chỉ đọc {where} không phản hồi: {state['error']}; truy vấn đọc chuyển sang bản sao khác hoặc máy chủ chính.",
+                )
+            )
+        elif state["status"] == "lagging":
+            lag = state["lag_seconds"]
+            findings.append(
+                _finding(
+                    st.WARNING,
+                    f"Read replica {where} lags {lag:.1f} s behind the primary (limit {limit:g} s): "
+                    "it serves no reads until it catches up.",
+                    f"Bản sao chỉ đọc {where} chậm {lag:.1f} giây so với máy chủ chính (giới hạn {limit:g} giây): "
+                    "không phục vụ truy vấn đọc cho đến khi bắt kịp.",
+                )
+            )
+    if replicas["fallback_to_primary"]:
+        findings.append(
+            _finding(
+                st.WARNING,
+                "No read replica is fit: every read is served by the primary, through the write pool.",
+                "Không có bản sao chỉ đọc nào sẵn sàng: mọi truy vấn đọc đang do máy chủ chính phục vụ, qua pool ghi.",
+            )
+        )
+    return findings
 
 
 _LABELS = {
@@ -179,6 +222,8 @@ _LABELS = {
         "pid {pid} {application_name}: idle in transaction {idle} giây (giao dịch {xact} giây), đang chặn {blocking} "
         "phiên, truy vấn cuối bắt đầu lúc {started}: {query}",
     ),
+    "replicas": ("Read replicas (reads served by: {served})", "Bản sao chỉ đọc (truy vấn đọc do: {served})"),
+    "replica_line": ("{alias:<6} {host}:{port}: {status}, lag {lag}", "{alias:<6} {host}:{port}: {status}, độ trễ {lag}"),
     "sizing": ("Sizing", "Định cỡ"),
     "findings": ("Findings", "Phát hiện"),
     "findings_none": ("nothing to report", "không có vấn đề"),
@@ -256,6 +301,13 @@ def render_text(report: dict, lang: str = "en") -> str:
                 query=" ".join((suspect["last_query"] or "").split()),
             )
         )
+    replicas = report["read_replicas"]
+    if replicas["replicas_configured"]:
+        served = {"replicas": ("replicas", "các bản sao"), "primary": ("the primary", "máy chủ chính")}[replicas["reads_served_by"]][i]
+        lines += ["", label("replicas", served=served)]
+        for state in replicas["read_aliases"]:
+            lag = "-" if state["lag_seconds"] is None else f"{state['lag_seconds']:.1f} s"
+            lines.append("  " + label("replica_line", lag=lag, **{k: state[k] for k in ("alias", "host", "port", "status")}))
     lines += ["", label("sizing")]
     for advice in report["sizing"]["advice"]:
         lines.append("  - " + (advice["vi"] if i else advice["en"]))

@@ -23,8 +23,9 @@ from django.db import DatabaseError, connections
 
 from health import status as st
 from verisyntra.checks import process_count
-from verisyntra.db.config import POOLED_ALIASES, READ_ALIAS
+from verisyntra.db.config import POOLED_ALIASES, READ_ALIASES
 from verisyntra.db.pools import PoolExhausted, PoolStatistics, pool_statistics
+from verisyntra.db.replicas import replica_report, replica_states
 
 HEALTH_APPLICATION_NAME = "verisyntra-health"
 SERVER_CONNECT_TIMEOUT = 3
@@ -319,7 +320,7 @@ def check_alias(alias: str) -> dict:
             cursor.fetchone()
             latency_ms = round((time.perf_counter() - started) * 1000, 2)
             result = {"status": "healthy", "status_vi": "Khỏe mạnh", "latency_ms": latency_ms}
-            if alias == READ_ALIAS:
+            if alias in READ_ALIASES:
                 result.update(replication_status(alias, cursor))
             return result
     except PoolExhausted as exc:
@@ -344,6 +345,17 @@ def check_alias(alias: str) -> dict:
 
 
 def database_health() -> tuple[bool, dict[str, dict]]:
-    """(all healthy, per-alias results) for GET /health/database."""
+    """(every alias the service depends on is healthy, per-alias results) for GET /health/database.
+
+    A read alias on a replica is not depended on: when it fails, the router sends its reads to
+    another replica or to the primary (`read_replicas()` says which), so the service still answers.
+    Failing the endpoint for it would make a load balancer drop every web node at once.
+    """
     results = {alias: check_alias(alias) for alias in POOLED_ALIASES}
-    return all(r["status"] == "healthy" for r in results.values()), results
+    replicas = {state.alias for state in replica_states() if state.is_replica}
+    return all(r["status"] == "healthy" for alias, r in results.items() if alias not in replicas), results
+
+
+def read_replicas() -> dict:
+    """Where reads go now: each read alias's replica state, lag, and whether reads fell back to the primary."""
+    return replica_report()

@@ -34,8 +34,12 @@ class DatabaseHealthView(OpenHealthView):
 
     def get(self, request):
         healthy, databases = selectors.database_health()
+        replicas = selectors.read_replicas()
         if healthy:
-            return Response({"status": "healthy", "status_vi": "Khỏe mạnh", "databases": databases})
+            # Serving, but a replica is down or lagging (its reads went elsewhere): a warning, not a failure.
+            degraded = replicas["fallback_to_primary"] or any(r["status"] != "healthy" for r in databases.values())
+            status_en, status_vi = ("warning", "Cảnh báo") if degraded else ("healthy", "Khỏe mạnh")
+            return Response({"status": status_en, "status_vi": status_vi, "databases": databases, "read_replicas": replicas})
         failing = ", ".join(alias for alias, result in databases.items() if result["status"] != "healthy")
         body = error_body(
             "database_unhealthy",
@@ -44,6 +48,7 @@ class DatabaseHealthView(OpenHealthView):
             status="unhealthy",
             status_vi="Không khỏe mạnh",
             databases=databases,
+            read_replicas=replicas,
         )
         return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
 

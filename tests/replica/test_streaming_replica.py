@@ -8,8 +8,12 @@ each commit that many seconds late).
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connections, router
 from django.test import Client
 
@@ -36,6 +40,12 @@ def server_facts(alias: str) -> tuple[bool, int]:
     with connections[alias].cursor() as cursor:
         cursor.execute("SELECT pg_is_in_recovery(), pg_backend_pid()")
         return cursor.fetchone()
+
+
+def call_command_output(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
 
 
 def read_as_new_client(tenant_id) -> dict:
@@ -110,9 +120,17 @@ def test_reads_fall_back_to_the_primary_while_the_replicas_are_down_and_return_w
 
     during = read_as_new_client(tenant.pk)
     report = replica_report()
+    health = Client().get("/health/database")
+    pool_report = json.loads(call_command_output("pool_report", "--json"))
     assert during == {**during, "found": True, "in_recovery": False, "aliases": [WRITE_ALIAS, WRITE_ALIAS]}
     assert report["fallback_to_primary"] is True and report["reads_served_by"] == "primary"
     assert {state["status"] for state in report["read_aliases"]} == {"down"}
+    # Still serving (from the primary): a warning for probes and load balancers, not a 503.
+    assert health.status_code == 200
+    assert (health.json()["status"], health.json()["status_vi"]) == ("warning", "Cảnh báo")
+    assert health.json()["read_replicas"]["fallback_to_primary"] is True
+    assert pool_report["read_replicas"]["fallback_to_primary"] is True and pool_report["status"] == "warning"
+    assert any("every read is served by the primary" in finding["en"] for finding in pool_report["findings"])
 
     first, *others = replicas.values()
     first.start()
@@ -124,6 +142,8 @@ def test_reads_fall_back_to_the_primary_while_the_replicas_are_down_and_return_w
     wait_until(lambda: set(healthy_read_aliases()) == set(replicas), timeout=timeout, what="every replica back")
     after = replica_report()
     assert after["fallback_to_primary"] is False and after["reads_served_by"] == "replicas"
+    healthy = Client().get("/health/database").json()
+    assert healthy["status"] == "healthy" and healthy["read_replicas"]["reads_served_by"] == "replicas"
 
 
 def test_a_replica_lagging_past_the_limit_serves_no_reads_until_it_catches_up(replicas):

@@ -2,7 +2,7 @@
 
 from django.db import connections
 from django.http import JsonResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.decorators.http import require_POST
 
 from inventory.models import Tenant
@@ -40,6 +40,7 @@ def tenant_read(request, pk):
 
 
 urlpatterns = [
+    path("health/", include("health.urls")),
     path("tenants", tenant_create),
     path("tenants/<uuid:pk>", tenant_read),
 ]
