@@ -1,0 +1,340 @@
+"""Batch insert and compliance-summary benchmark, over HTTP against the real service.
+
+    .venv/bin/python -m benchmarks.batch                 # starts its own gunicorn on 127.0.0.1:8310
+    .venv/bin/python -m benchmarks.batch --runs 9 --port 8311
+    .venv/bin/python -m benchmarks.batch --base-url http://127.0.0.1:8000   # a service already running
+
+In one run, on the same rows, it prints:
+- `POST /batch/processing-activities` with 1,000 and 10,000 activities, end to end over HTTP
+  (client-side wall time: request serialised beforehand, so it is send + server + response);
+- the same rows inserted one by one: one ORM `save()` per row (its own transaction, as a naive
+  loop does) and one HTTP request per row, each measured on a sample and extrapolated (said so);
+- a raw `COPY` of the same rows, pre-formatted, straight into PostgreSQL (the floor: no HTTP,
+  no validation);
+- where the time of a 10,000-record batch goes inside the service (parse, validate, COPY);
+- `GET /analytics/compliance-summary` latency (p50/p95/p99) for a tenant with 100,000 activities.
+
+The service runs exactly as deployed (`gunicorn.conf.py`, threaded workers) against its own
+database `bench_verisyntra_api` (DATABASE_URL overrides; the name must start with `bench_`),
+created and migrated when missing. Rows accumulate across runs, as in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/bench_verisyntra_api"
+SUMMARY_TENANT_ROWS = 100_000
+
+
+def activity(i: int) -> dict:
+    """A realistic record: every field filled, Vietnamese text, varied categories and bases."""
+    return {
+        "activity_name": f"Xử lý dữ liệu khách hàng - chi nhánh {i % 63} - quy trình {i}",
+        "pdpl_category": ("Category 2: Basic Personal Data", "sensitive", "basic", "public")[i % 4],
+        "data_fields": ["ho_ten", "dia_chi", "so_dien_thoai", "email", "ngay_sinh"][: 2 + i % 4],
+        "purpose": "Quản lý quan hệ khách hàng, chăm sóc sau bán hàng và gửi thông báo dịch vụ",
+        "legal_basis": ("consent", "contract", "legal_obligation", "legitimate_interest")[i % 4],
+        "data_subjects": ["khách hàng", "người liên hệ"],
+        "recipients": ["Công ty TNHH Dịch vụ CRM", "Ngân hàng TMCP Á Châu"][: 1 + i % 2],
+        "cross_border_transfer": i % 7 == 0,
+        "retention_months": 12 + i % 48,
+    }
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.1f} ms"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+# --- Database and service -------------------------------------------------------------------
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "verisyntra.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def ensure_database(database_url: str) -> None:
+    import psycopg2
+
+    url = urlsplit(database_url)
+    name = url.path.lstrip("/")
+    if not name.startswith("bench_"):
+        sys.exit(f"REFUSING: the benchmark database must be named bench_*, got {name!r}")
+    admin = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username or "postgres", dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    env = {**os.environ, "DATABASE_URL": database_url}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+
+
+@contextmanager
+def gunicorn(database_url: str, port: int):
+    env = {**os.environ, "DATABASE_URL": database_url, "BIND": f"127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}
+    log = open(ROOT / "var" / f"bench-batch-{port}.log", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "verisyntra.wsgi:application",
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base_url}/health/database", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"gunicorn did not start; see var/bench-batch-{port}.log")
+            time.sleep(0.3)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def tenant_with_token(name: str) -> tuple[str, str]:
+    from inventory.services import tenant_create
+
+    tenant, _user, token = tenant_create(name=name, username="bench-batch", reuse_existing=True)
+    return str(tenant.pk), token.key
+
+
+# --- Measurements ---------------------------------------------------------------------------
+
+
+def http_batch(client: httpx.Client, base_url: str, tenant_id: str, body: bytes) -> tuple[float, dict]:
+    started = time.perf_counter()
+    response = client.post(
+        f"{base_url}/batch/processing-activities",
+        params={"tenant_id": tenant_id},
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    elapsed = time.perf_counter() - started
+    if response.status_code != 201:
+        sys.exit(f"batch failed: {response.status_code} {response.text[:300]}")
+    return elapsed, response.json()
+
+
+def orm_save_per_row(tenant_id: str, items: list[dict]) -> float:
+    """One `save()` per row, each in its own transaction (autocommit), as a naive loop does."""
+    from inventory.models import ProcessingActivity
+    from inventory.validation import activities_validate
+
+    rows = activities_validate(items).rows
+    started = time.perf_counter()
+    for row in rows:
+        ProcessingActivity(tenant_id=tenant_id, **row).save()
+    return time.perf_counter() - started
+
+
+def http_per_row(client: httpx.Client, base_url: str, tenant_id: str, items: list[dict]) -> float:
+    bodies = [json.dumps({"activities": [item]}).encode() for item in items]
+    started = time.perf_counter()
+    for body in bodies:
+        http_batch(client, base_url, tenant_id, body)
+    return time.perf_counter() - started
+
+
+def raw_copy(tenant_id: str, items: list[dict]) -> float:
+    """The same rows, formatted beforehand, through one COPY and commit: PostgreSQL's floor."""
+    from django.db import connections, transaction
+
+    from inventory.services import ACTIVITY_COPY_COLUMNS, ActivityIds, _copy_lines
+    from inventory.validation import activities_validate
+
+    rows = activities_validate(items).rows
+    text, _, _ = _copy_lines(rows, ActivityIds().take(len(rows)), tenant_id, "\\N", None, escape=True)
+    columns = ", ".join(ACTIVITY_COPY_COLUMNS)
+    import io
+
+    buffer = io.StringIO(text)
+    started = time.perf_counter()
+    with transaction.atomic(using="write"), connections["write"].cursor() as cursor:
+        cursor.cursor.copy_expert(f"COPY inventory_processingactivity ({columns}) FROM STDIN", buffer, size=1 << 20)
+    return time.perf_counter() - started
+
+
+def phases(tenant_id: str, body: bytes) -> dict[str, float]:
+    """Where a 10,000-record batch spends its time inside the service (same code, in process)."""
+    import pydantic_core
+
+    from inventory.services import processing_activities_bulk_insert
+    from inventory.validation import activities_validate
+
+    t0 = time.perf_counter()
+    items = pydantic_core.from_json(body, allow_inf_nan=False)["activities"]
+    t1 = time.perf_counter()
+    rows = activities_validate(items).rows
+    t2 = time.perf_counter()
+    processing_activities_bulk_insert(tenant=tenant_id, rows=rows)
+    t3 = time.perf_counter()
+    return {"parse JSON (pydantic-core)": t1 - t0, "validate (pydantic TypeAdapter)": t2 - t1, "COPY + commit (FK checks)": t3 - t2}
+
+
+def ensure_summary_tenant() -> tuple[str, int]:
+    """A tenant with 100,000 activities (written once, by COPY), vacuumed like autovacuum would."""
+    from django.db import connections
+
+    from inventory.models import ProcessingActivity
+    from inventory.services import processing_activities_bulk_insert
+    from inventory.validation import activities_validate
+
+    tenant_id, _ = tenant_with_token("bench-summary-100k")
+    existing = ProcessingActivity.objects.filter(tenant_id=tenant_id).count()
+    if existing < SUMMARY_TENANT_ROWS:
+        for start in range(existing, SUMMARY_TENANT_ROWS, 10_000):
+            count = min(10_000, SUMMARY_TENANT_ROWS - start)
+            rows = activities_validate([activity(start + i) for i in range(count)]).rows
+            processing_activities_bulk_insert(tenant=tenant_id, rows=rows)
+    with connections["write"].cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE inventory_processingactivity")
+    return tenant_id, ProcessingActivity.objects.filter(tenant_id=tenant_id).count()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=8310)
+    parser.add_argument("--base-url", help="Use a running service instead of starting gunicorn (same DATABASE_URL).")
+    parser.add_argument("--runs", type=int, default=7, help="Measured runs per batch size (after one warm-up).")
+    parser.add_argument("--orm-sample", type=int, default=1_000, help="Rows saved one by one, then extrapolated.")
+    parser.add_argument("--http-sample", type=int, default=200, help="Rows posted one request each, then extrapolated.")
+    parser.add_argument("--summary-requests", type=int, default=300)
+    args = parser.parse_args()
+
+    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    (ROOT / "var").mkdir(exist_ok=True)
+    ensure_database(database_url)
+    setup_django(database_url)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    tenant_id, token = tenant_with_token("bench-batch")
+    summary_tenant, summary_rows = ensure_summary_tenant()
+
+    items_10k = [activity(i) for i in range(10_000)]
+    items_1k = items_10k[:1_000]
+    body_10k = json.dumps({"activities": items_10k}).encode()
+    body_1k = json.dumps({"activities": items_1k}).encode()
+
+    server = gunicorn(database_url, args.port) if args.base_url is None else _existing(args.base_url)
+    with server as base_url, httpx.Client(headers={"Authorization": f"Token {token}"}, timeout=120) as client:
+        from django.db import connections
+
+        with connections["write"].cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM inventory_processingactivity")
+            table_rows = cursor.fetchone()[0]
+        print(f"service {base_url}; table holds {table_rows:,} activities; body 1k = {len(body_1k):,} B, 10k = {len(body_10k):,} B")
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (shared machine: figures are noisy)\n")
+
+        http_batch(client, base_url, tenant_id, body_1k)  # warm-up: imports, pools, plans
+        http_batch(client, base_url, tenant_id, body_10k)
+        times: dict[str, list[float]] = {"http 1k": [], "http 10k": [], "copy 1k": [], "copy 10k": []}
+        server_10k: list[float] = []
+        for _ in range(args.runs):  # interleaved, so load spikes hit every method alike
+            times["http 1k"].append(http_batch(client, base_url, tenant_id, body_1k)[0])
+            elapsed, data = http_batch(client, base_url, tenant_id, body_10k)
+            times["http 10k"].append(elapsed)
+            server_10k.append(data["execution_time_seconds"])
+            times["copy 1k"].append(raw_copy(tenant_id, items_1k))
+            times["copy 10k"].append(raw_copy(tenant_id, items_10k))
+        connections["write"].close()
+        orm_sample = orm_save_per_row(tenant_id, items_10k[: args.orm_sample])
+        http_sample = http_per_row(client, base_url, tenant_id, items_10k[: args.http_sample])
+        phase_runs = [phases(tenant_id, body_10k) for _ in range(3)]
+
+        orm_per_row = orm_sample / args.orm_sample
+        http_row = http_sample / args.http_sample
+        print(f"Batch insert, {args.runs} runs each (median / min / max)")
+        print(f"{'method':48} {'1,000 rows':>22} {'10,000 rows':>22}")
+        for label, one, ten in [
+            ("POST /batch/processing-activities (HTTP)", times["http 1k"], times["http 10k"]),
+            ("raw COPY of the same rows (no HTTP, no checks)", times["copy 1k"], times["copy 10k"]),
+        ]:
+            print(
+                f"{label:48} {ms(statistics.median(one))} ({min(one) * 1000:.0f}-{max(one) * 1000:.0f})"
+                f" {ms(statistics.median(ten))} ({min(ten) * 1000:.0f}-{max(ten) * 1000:.0f})"
+            )
+        print(f"{'one ORM save() per row *':48} {ms(orm_per_row * 1_000)} {'':>12}{ms(orm_per_row * 10_000)}")
+        print(f"{'one HTTP request per row *':48} {ms(http_row * 1_000)} {'':>12}{ms(http_row * 10_000)}")
+        print(
+            f"* extrapolated: {args.orm_sample} rows saved one by one took {orm_sample:.2f} s; "
+            f"{args.http_sample} single-row requests took {http_sample:.2f} s"
+        )
+        median_10k = statistics.median(times["http 10k"])
+        print(
+            f"10k batch: {orm_per_row * 10_000 / median_10k:.0f}x faster than save() per row, "
+            f"{http_row * 10_000 / median_10k:.0f}x faster than a request per row; "
+            f"server-side execution_time_seconds median {statistics.median(server_10k) * 1000:.0f} ms"
+        )
+        print("\nInside the service, 10,000 records (in process, best of 3):")
+        for phase in phase_runs[0]:
+            print(f"  {phase:40} {ms(min(run[phase] for run in phase_runs))}")
+
+        # The summary is an index-only scan, which the planner picks only while the visibility map
+        # is current: vacuum now, as autovacuum would after the inserts above.
+        with connections["write"].cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE inventory_processingactivity")
+        latencies = []
+        url = f"{base_url}/analytics/compliance-summary"
+        for _ in range(20):
+            client.get(url, params={"tenant_id": summary_tenant})
+        for _ in range(args.summary_requests):
+            started = time.perf_counter()
+            response = client.get(url, params={"tenant_id": summary_tenant})
+            latencies.append(time.perf_counter() - started)
+            assert response.status_code == 200 and response.json()["total_activities"] == summary_rows, response.text[:200]
+        print(
+            f"\nGET /analytics/compliance-summary, tenant with {summary_rows:,} activities, {args.summary_requests} sequential requests:"
+            f"\n  p50 {ms(percentile(latencies, 50))}  p95 {ms(percentile(latencies, 95))}  p99 {ms(percentile(latencies, 99))}"
+            f"  max {ms(max(latencies))}"
+        )
+
+
+@contextmanager
+def _existing(base_url: str):
+    yield base_url.rstrip("/")
+
+
+if __name__ == "__main__":
+    main()
