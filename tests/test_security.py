@@ -46,11 +46,16 @@ def manage_check_deploy(environment: dict[str, str]) -> subprocess.CompletedProc
     env.update(environment)
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 # --- DEBUG and deployment checks --------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("value", "expected"),
@@ -87,6 +92,7 @@ def test_check_deploy_refuses_the_development_secret_key():
 
 # --- The admin ---------------------------------------------------------------------------------
 
+
 @db
 def test_admin_is_closed_to_anonymous_users(client):
     response = client.get("/admin/")
@@ -119,6 +125,7 @@ def test_a_tenant_api_token_does_not_open_the_admin(client):
 
 
 # --- Secrets in logs and bodies -------------------------------------------------------------------
+
 
 @pytest.fixture
 def every_log_record(caplog):

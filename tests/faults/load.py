@@ -77,8 +77,14 @@ def record(kind: str, started: float, response: httpx.Response | None, error: Ex
         code = body.get("code")
         bilingual = bool(body.get("error")) and bool(body.get("error_vi"))
     return Outcome(
-        kind, started, finished, response.status_code, code=code, bilingual=bilingual,
-        retry_after=response.headers.get("Retry-After"), names=tuple(names),
+        kind,
+        started,
+        finished,
+        response.status_code,
+        code=code,
+        bilingual=bilingual,
+        retry_after=response.headers.get("Retry-After"),
+        names=tuple(names),
         body_excerpt="" if response.status_code < 400 else response.text[:300],
     )
 
@@ -105,7 +111,8 @@ class LoadRun:
 
     def _client(self) -> httpx.Client:
         return httpx.Client(
-            base_url=self.base_url, timeout=self.request_timeout,
+            base_url=self.base_url,
+            timeout=self.request_timeout,
             headers={"Authorization": f"Token {self.token}"},
         )
 
@@ -120,8 +127,9 @@ class LoadRun:
                 names = [f"{self.run_id}-w{number}-b{sequence}-i{i}" for i in range(self.batch_size)]
                 started, response, error = time.monotonic(), None, None
                 try:
-                    response = client.post(BATCH_PATH, params={"tenant_id": self.tenant_id},
-                                           json={"activities": [activity(n) for n in names]})
+                    response = client.post(
+                        BATCH_PATH, params={"tenant_id": self.tenant_id}, json={"activities": [activity(n) for n in names]}
+                    )
                 except httpx.HTTPError as exc:
                     error = exc
                 self._keep(record("batch", started, response, error, names))

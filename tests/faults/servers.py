@@ -272,8 +272,16 @@ class PrivateRedis(ServiceProcess):
         directory.mkdir(parents=True, exist_ok=True)
         argv = [
             shutil.which("redis-server") or "redis-server",
-            "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "yes" if appendonly else "no", "--dir", str(directory),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if appendonly else "no",
+            "--dir",
+            str(directory),
         ]
         super().__init__(argv, os.environ, FAULTS_DIR / f"redis-{port}.log", FAULTS_DIR / f"redis-{port}.pid")
 
@@ -299,8 +307,16 @@ class Gunicorn(ServiceProcess):
 
     def __init__(self, port: int, env: Mapping[str, str]):
         self.port = port
-        argv = [str(VENV_BIN / "gunicorn"), "verisyntra.wsgi:application", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-                "--access-logformat", self.ACCESS_LOG_FORMAT]
+        argv = [
+            str(VENV_BIN / "gunicorn"),
+            "verisyntra.wsgi:application",
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logformat",
+            self.ACCESS_LOG_FORMAT,
+        ]
         super().__init__(argv, env, FAULTS_DIR / f"gunicorn-{port}.log", FAULTS_DIR / f"gunicorn-{port}.pid")
 
     @property
@@ -340,8 +356,20 @@ class CeleryWorker(ServiceProcess):
     name = "celery"
 
     def __init__(self, env: Mapping[str, str], name: str = "faults", concurrency: int = 1, queues: str | None = None):
-        argv = [str(VENV_BIN / "celery"), "-A", "verisyntra", "worker", "--loglevel", "INFO",
-                "--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle"]
+        argv = [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "verisyntra",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--hostname",
+            f"{name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ]
         if queues:
             argv += ["--queues", queues]
         super().__init__(argv, env, FAULTS_DIR / f"celery-{name}.log", FAULTS_DIR / f"celery-{name}.pid")
@@ -350,16 +378,27 @@ class CeleryWorker(ServiceProcess):
 def service_environment(*, database_url: str, broker_url: str, **overrides: str | int) -> dict[str, str]:
     """The environment for a service process pointed at private servers (nothing inherited that could
     point it elsewhere: no READ_DATABASE_URL, no DEBUG, no test database name)."""
-    env = {key: value for key, value in os.environ.items() if key not in {
-        "READ_DATABASE_URL", "DEBUG", "TEST_DATABASE_NAME", "DJANGO_SETTINGS_MODULE", "PYTEST_CURRENT_TEST",
-    }}
-    env.update({
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": broker_url,
-        "DJANGO_SETTINGS_MODULE": "verisyntra.settings",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in {
+            "READ_DATABASE_URL",
+            "DEBUG",
+            "TEST_DATABASE_NAME",
+            "DJANGO_SETTINGS_MODULE",
+            "PYTEST_CURRENT_TEST",
+        }
+    }
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": broker_url,
+            "DJANGO_SETTINGS_MODULE": "verisyntra.settings",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update({key: str(value) for key, value in overrides.items()})
     return env
 

@@ -66,10 +66,16 @@ def test_storm_of_200_requests_against_pools_of_5_gets_only_successes_and_polite
         for i in range(5000)
     )
     env = service_environment(
-        database_url=service_database_url(), broker_url="redis://127.0.0.1:6379/7",
-        WEB_CONCURRENCY=1, WEB_THREADS=CONCURRENT + 10,
-        READ_POOL_SIZE=POOL_SIZE, READ_POOL_MAX_OVERFLOW=0, READ_POOL_TIMEOUT=POOL_TIMEOUT,
-        WRITE_POOL_SIZE=POOL_SIZE, WRITE_POOL_MAX_OVERFLOW=0, WRITE_POOL_TIMEOUT=POOL_TIMEOUT,
+        database_url=service_database_url(),
+        broker_url="redis://127.0.0.1:6379/7",
+        WEB_CONCURRENCY=1,
+        WEB_THREADS=CONCURRENT + 10,
+        READ_POOL_SIZE=POOL_SIZE,
+        READ_POOL_MAX_OVERFLOW=0,
+        READ_POOL_TIMEOUT=POOL_TIMEOUT,
+        WRITE_POOL_SIZE=POOL_SIZE,
+        WRITE_POOL_MAX_OVERFLOW=0,
+        WRITE_POOL_TIMEOUT=POOL_TIMEOUT,
     )
     params = {"tenant_id": str(tenant.pk)}
     headers = {"Authorization": f"Token {token.key}"}
@@ -89,13 +95,20 @@ def test_storm_of_200_requests_against_pools_of_5_gets_only_successes_and_polite
     client_slowest = {kind: max((o.elapsed for o in outcomes if o.kind == kind), default=0.0) for kind in WORST_WAIT}
     written = ProcessingActivity.objects.filter(activity_name__startswith="storm-").count()
     accepted_batches = sum(1 for o in outcomes if o.kind == "batch" and o.status == 201)
-    save_figures("exhaustion_storm", {
-        "requests": len(outcomes), "answers": tally(outcomes),
-        "server_slowest_seconds": {k: round(v, 2) for k, v in server_slowest.items()},
-        "client_slowest_seconds": {k: round(v, 2) for k, v in client_slowest.items()},
-        "pool_size": POOL_SIZE, "pool_timeout_seconds": POOL_TIMEOUT, "after_storm": dict(Counter(after)),
-        "rows_expected": accepted_batches * 10, "rows_found": written,
-    })
+    save_figures(
+        "exhaustion_storm",
+        {
+            "requests": len(outcomes),
+            "answers": tally(outcomes),
+            "server_slowest_seconds": {k: round(v, 2) for k, v in server_slowest.items()},
+            "client_slowest_seconds": {k: round(v, 2) for k, v in client_slowest.items()},
+            "pool_size": POOL_SIZE,
+            "pool_timeout_seconds": POOL_TIMEOUT,
+            "after_storm": dict(Counter(after)),
+            "rows_expected": accepted_batches * 10,
+            "rows_found": written,
+        },
+    )
 
     assert len(outcomes) == CONCURRENT and len(server_times) == CONCURRENT
     assert {o.status for o in outcomes} <= {200, 201, 503}, tally(outcomes)

@@ -31,10 +31,17 @@ FIELDS = "activity_name, pdpl_category, data_fields, purpose, legal_basis, reten
 def test_postgres_crash_under_load_costs_only_polite_503s_and_loses_nothing_acknowledged(private_postgres, fault_database, fault_tenants):
     tenant = fault_tenants[0]
     env = service_environment(
-        database_url=fault_database, broker_url=f"redis://127.0.0.1:{REDIS_PORT}/7",
-        WEB_CONCURRENCY=2, WEB_THREADS=8, DATABASE_CONNECT_TIMEOUT=2,
-        READ_POOL_SIZE=4, READ_POOL_MAX_OVERFLOW=2, READ_POOL_TIMEOUT=5,
-        WRITE_POOL_SIZE=4, WRITE_POOL_MAX_OVERFLOW=2, WRITE_POOL_TIMEOUT=5,
+        database_url=fault_database,
+        broker_url=f"redis://127.0.0.1:{REDIS_PORT}/7",
+        WEB_CONCURRENCY=2,
+        WEB_THREADS=8,
+        DATABASE_CONNECT_TIMEOUT=2,
+        READ_POOL_SIZE=4,
+        READ_POOL_MAX_OVERFLOW=2,
+        READ_POOL_TIMEOUT=5,
+        WRITE_POOL_SIZE=4,
+        WRITE_POOL_MAX_OVERFLOW=2,
+        WRITE_POOL_TIMEOUT=5,
     )
     with Gunicorn(port=PORTS["restart"], env=env) as web:
         run = LoadRun(web.base_url, tenant["token"], tenant["tenant_id"], writers=3, readers=3, batch_size=BATCH_SIZE, pause=0.02)
@@ -55,20 +62,25 @@ def test_postgres_crash_under_load_costs_only_polite_503s_and_loses_nothing_ackn
     partial = [o for o in outcomes if o.kind == "batch" and 0 < sum(n in rows for n in o.names) < len(o.names)]
     missing = [n for o in accepted for n in o.names if n not in rows]
     refused_but_written = [o for o in refused if all(n in rows for n in o.names)]
-    save_figures("postgres_restart", {
-        "requests": len(outcomes), "answers": tally(outcomes),
-        "before_crash": tally([o for o in outcomes if o.finished < fault_began]),
-        "fault_seconds_stop_to_ready": round(back_up - fault_began, 2),
-        "after_return": tally([o for o in outcomes if o.started >= back_up]),
-        "seconds_from_return_to_last_error": round(recovery, 2),
-        "slowest_answer_seconds": round(max(o.elapsed for o in outcomes), 2),
-        "batches_acknowledged": len(accepted), "rows_expected": len(accepted) * BATCH_SIZE,
-        "rows_found_of_acknowledged": len(accepted) * BATCH_SIZE - len(missing),
-        "batches_partially_written": len(partial),
-        "batches_refused_but_committed": len(refused_but_written),
-        "server_log_tracebacks": log.count("Traceback"),
-        "server_log_tracebacks_unexpected": len(unexpected_tracebacks(log)),
-    })
+    save_figures(
+        "postgres_restart",
+        {
+            "requests": len(outcomes),
+            "answers": tally(outcomes),
+            "before_crash": tally([o for o in outcomes if o.finished < fault_began]),
+            "fault_seconds_stop_to_ready": round(back_up - fault_began, 2),
+            "after_return": tally([o for o in outcomes if o.started >= back_up]),
+            "seconds_from_return_to_last_error": round(recovery, 2),
+            "slowest_answer_seconds": round(max(o.elapsed for o in outcomes), 2),
+            "batches_acknowledged": len(accepted),
+            "rows_expected": len(accepted) * BATCH_SIZE,
+            "rows_found_of_acknowledged": len(accepted) * BATCH_SIZE - len(missing),
+            "batches_partially_written": len(partial),
+            "batches_refused_but_committed": len(refused_but_written),
+            "server_log_tracebacks": log.count("Traceback"),
+            "server_log_tracebacks_unexpected": len(unexpected_tracebacks(log)),
+        },
+    )
 
     assert len([o for o in outcomes if o.finished < fault_began and o.ok]) > 10, "no load before the crash"
     assert [o for o in outcomes if o.finished < fault_began and not o.ok] == [], "errors before the fault"
@@ -104,6 +116,11 @@ def assert_rows_complete(rows: dict[str, tuple], accepted, tenant_id: str) -> No
     for outcome in accepted:
         for name in outcome.names:
             assert rows[name] == (
-                name, "basic", ["ho_ten", "so_dien_thoai", "địa_chỉ"], "Quản lý khách hàng – kiểm thử khôi phục",
-                "contract", 24, tenant_id,
+                name,
+                "basic",
+                ["ho_ten", "so_dien_thoai", "địa_chỉ"],
+                "Quản lý khách hàng – kiểm thử khôi phục",
+                "contract",
+                24,
+                tenant_id,
             )
