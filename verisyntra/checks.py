@@ -4,6 +4,8 @@
 - verisyntra.W001: the pools' total capacity, times the number of web and worker processes,
   exceeds what the PostgreSQL server accepts (`max_connections - superuser_reserved_connections`).
 - verisyntra.W002: the server's limits could not be read (it is down or unreachable).
+- verisyntra.W003: with read replicas, PRIMARY_PIN_SECONDS is shorter than the staleness a replica may
+  have while still serving reads (REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS).
 
 The capacity check opens its own short-lived psycopg2 connection rather than a pooled one: a
 check that created a pool before the test databases exist would point that pool at the real
@@ -110,3 +112,21 @@ def pool_capacity_check(app_configs=None, **kwargs):
                 )
             )
     return messages
+
+
+@register("replicas")
+def primary_pin_check(app_configs=None, **kwargs):
+    """Warn when the read-your-writes pin ends before a replica still allowed to serve reads must have caught up."""
+    from verisyntra.db.replicas import probed_aliases
+
+    needed = settings.REPLICA_MAX_LAG_SECONDS + settings.REPLICA_CHECK_SECONDS
+    if not probed_aliases() or needed <= settings.PRIMARY_PIN_SECONDS:
+        return []
+    return [
+        Warning(
+            f"PRIMARY_PIN_SECONDS={settings.PRIMARY_PIN_SECONDS:g} is shorter than REPLICA_MAX_LAG_SECONDS + "
+            f"REPLICA_CHECK_SECONDS = {needed:g}: a client may not see its own write on a replica that still serves reads.",
+            hint="Raise PRIMARY_PIN_SECONDS, or lower REPLICA_MAX_LAG_SECONDS (docs/scaling.md).",
+            id="verisyntra.W003",
+        )
+    ]

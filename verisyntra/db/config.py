@@ -100,6 +100,9 @@ def database_alias(url: str, alias: str, environ: Mapping[str, str], test_name: 
     # checked out per thread across requests and drain the pool (FIELD-NOTES).
     config["CONN_MAX_AGE"] = 0
     config["CONN_HEALTH_CHECKS"] = False
+    # Behind PgBouncer in transaction mode a named cursor (QuerySet.iterator()) would outlive the
+    # transaction whose server connection it lives on (docs/scaling.md).
+    config["DISABLE_SERVER_SIDE_CURSORS"] = environ.get("DISABLE_SERVER_SIDE_CURSORS", "").strip().lower() in {"1", "true", "yes", "on"}
     config["POOL_OPTIONS"] = pool_options(alias, environ)
     # Test databases depend on nothing (Django's default is to wait for the dummy `default`).
     config["TEST"] = {"DEPENDENCIES": [], **({"NAME": test_name} if test_name else {})}

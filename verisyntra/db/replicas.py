@@ -118,10 +118,15 @@ def server_of(alias: str) -> tuple[str, int]:
     return (params.get("HOST") or "localhost", int(params.get("PORT") or 5432))
 
 
+def database_of(alias: str) -> tuple[str, int, str]:
+    """Host, port and database name: one PgBouncer may front the primary and a replica under two names."""
+    return (*server_of(alias), connections[alias].settings_dict.get("NAME") or "")
+
+
 def probed_aliases() -> tuple[str, ...]:
-    """Read aliases on a server other than the primary's: the ones that are replicas."""
-    primary = server_of(WRITE_ALIAS)
-    return tuple(alias for alias in READ_ALIASES if server_of(alias) != primary)
+    """Read aliases that are not the primary's database: the ones that are replicas."""
+    primary = database_of(WRITE_ALIAS)
+    return tuple(alias for alias in READ_ALIASES if database_of(alias) != primary)
 
 
 def _connect(alias: str):

@@ -190,3 +190,24 @@ def test_pin_cookie_is_valid_only_while_fresh_and_signed(settings):
     assert not pin_cookie_valid(None, max_age=10)
     assert not pin_cookie_valid("primary", max_age=10)
     assert not primary_forced(), "outside a request nothing is pinned"
+
+
+# --- configuration checks ---------------------------------------------------------------------------
+
+
+def test_pin_shorter_than_the_staleness_a_replica_may_serve_is_flagged(settings, monkeypatch):
+    from verisyntra.checks import primary_pin_check
+
+    settings.REPLICA_MAX_LAG_SECONDS, settings.REPLICA_CHECK_SECONDS = 5.0, 1.0
+    settings.PRIMARY_PIN_SECONDS = 4.0
+    assert primary_pin_check() == [], "no replica, nothing to pin against"
+    monkeypatch.setattr(replicas, "probed_aliases", lambda: ("read",))
+    assert [w.id for w in primary_pin_check()] == ["verisyntra.W003"]
+    settings.PRIMARY_PIN_SECONDS = 6.0
+    assert primary_pin_check() == []
+
+
+def test_server_side_cursors_can_be_disabled_for_pgbouncer_transaction_mode():
+    assert build_databases({})["read"]["DISABLE_SERVER_SIDE_CURSORS"] is False
+    databases = build_databases({"DISABLE_SERVER_SIDE_CURSORS": "true", "READ_DATABASE_URLS": "postgresql://u@a/db,postgresql://u@b/db"})
+    assert all(databases[alias]["DISABLE_SERVER_SIDE_CURSORS"] for alias in ("write", "read", "read_1"))
