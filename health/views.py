@@ -6,6 +6,8 @@ Thin views: each calls one selector and renders it.
 from __future__ import annotations
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -25,6 +27,7 @@ class OpenHealthView(APIView):
 class ConnectionPoolsHealthView(OpenHealthView):
     """GET /health/connection-pools: this process's pools, and the server's view of all of them."""
 
+    @extend_schema(tags=["health"], responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Pools, status and advice.")})
     def get(self, request):
         return Response(selectors.connection_pools_health())
 
@@ -32,6 +35,13 @@ class ConnectionPoolsHealthView(OpenHealthView):
 class DatabaseHealthView(OpenHealthView):
     """GET /health/database: `SELECT 1` through each alias; 503 with a bilingual error when one fails."""
 
+    @extend_schema(
+        tags=["health"],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="Every alias answered."),
+            503: OpenApiResponse(OpenApiTypes.OBJECT, description="An alias the service depends on failed (bilingual error)."),
+        },
+    )
     def get(self, request):
         healthy, databases = selectors.database_health()
         replicas = selectors.read_replicas()
