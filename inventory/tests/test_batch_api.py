@@ -177,6 +177,8 @@ BAD_BODIES = [
     pytest.param({"activity": [activity(0)]}, 400, "invalid_body", id="no-activities-key"),
     pytest.param({"activities": activity(0)}, 400, "invalid_body", id="activities-not-a-list"),
     pytest.param({"activities": [activity(0, activity_name="NUL\u0000inside")]}, 400, "invalid_activities", id="nul-character"),
+    pytest.param({"activities": [activity(0, purpose="NUL\u0000in purpose")]}, 400, "invalid_activities", id="nul-in-purpose"),
+    pytest.param({"activities": [activity(0, data_fields=["ho_ten", " \t "])]}, 400, "invalid_activities", id="blank-data-field"),
     pytest.param({"activities": [activity(0, retention_months=2.5)]}, 400, "invalid_activities", id="fractional-months"),
     pytest.param({"activities": [activity(0, data_fields=["x" * 256])]}, 400, "invalid_activities", id="field-too-long"),
 ]
