@@ -48,7 +48,7 @@ class DataScanJSONParser(BaseParser):
             raise ApiError(status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, **request_too_large_body(limit))
         try:
             return json.loads(body)
-        except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError; RecursionError: nesting too deep
             raise ParseError(f"JSON parse error - {exc}") from None
 
 
