@@ -12,7 +12,7 @@ class HealthConfig(AppConfig):
     def ready(self) -> None:
         # Touches no database (FIELD-NOTES: a connection before the test databases exist would
         # keep the real database in its pool): observers only, and series initialised from settings.
-        from celery.signals import worker_process_shutdown
+        from celery.signals import task_postrun, task_prerun, worker_process_shutdown
 
         from health import audit, metrics, status
         from verisyntra.db import pools
@@ -27,3 +27,6 @@ class HealthConfig(AppConfig):
         # A Celery prefork child that exits takes its pools along; drop its live gauges.
         # (gunicorn workers: the child_exit hook in gunicorn.conf.py.)
         worker_process_shutdown.connect(lambda **kwargs: metrics.mark_process_dead(os.getpid()), weak=False)
+        # An exhaustion inside a task is audited with the task's name.
+        task_prerun.connect(audit.task_started, weak=False)
+        task_postrun.connect(audit.task_finished, weak=False)
