@@ -61,6 +61,7 @@ def test_full_pool_answers_503_with_retry_after_within_its_timeout(client, audit
         assert record["path"] == path
         assert record["method"] == "GET"
         assert record["tenant_id"] == tenant_id
+        assert record["task"] is None
         assert record["time"].endswith("+00:00")
 
         assert exhausted_count(client, READ_ALIAS) == before + 1
