@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from django.conf import settings
@@ -132,6 +133,15 @@ class DataScan(models.Model):
         return SCAN_STATUS_VI[ScanStatus(self.status)]
 
 
+class CompactJSONEncoder(json.JSONEncoder):
+    """UTF-8 text as is and no spaces: Vietnamese records are about a third smaller than with \\u escapes."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["ensure_ascii"] = False
+        kwargs["separators"] = (",", ":")
+        super().__init__(*args, **kwargs)
+
+
 class DataScanChunk(models.Model):
     """A slice of a data scan's submitted records, stored durably until a worker writes them.
 
@@ -146,7 +156,7 @@ class DataScanChunk(models.Model):
     # Position of records[0] in the scan's input; becomes ProcessingActivity.scan_record_index.
     first_record_index = models.PositiveIntegerField()
     record_count = models.PositiveIntegerField()
-    records = models.JSONField()
+    records = models.JSONField(encoder=CompactJSONEncoder)
 
     class Meta:
         ordering = ["data_scan", "chunk_index"]

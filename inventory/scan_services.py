@@ -169,9 +169,9 @@ def data_scan_start(*, scan_id: uuid.UUID | str) -> DataScan | None:
 def _activity_id_parts() -> tuple[str, int]:
     """(high 64 bits as hex, low 64 bits minus the row's ordinal) of ascending UUIDv7-layout ids.
 
-    Same layout as inventory.services.activity_ids_new: ordering by (created_at, id) lists a scan
-    in input order, and the primary-key index takes ascending keys. The low half is
-    variant `10` + a random counter, as a signed 64-bit value for PostgreSQL's `to_hex`.
+    The layout of inventory.services.ActivityIds, computed by PostgreSQL per row: ordering by
+    (created_at, id) lists a scan in input order, and the primary-key index takes ascending keys.
+    The low half is variant `10` + a random counter, as a signed 64-bit value for `to_hex`.
     """
     millis = time.time_ns() // 1_000_000
     high = (millis << 16) | (0x7 << 12) | secrets.randbits(12)
@@ -227,8 +227,12 @@ def data_scan_chunk_write(*, scan: DataScan) -> ScanProgress | None:
             return None
         id_high, id_low = _activity_id_parts()
         try:
-            # A raw statement the router cannot route: it belongs to this write transaction.
+            # Raw statements the router cannot route: they belong to this write transaction.
             with connections[WRITE_ALIAS].cursor() as cursor:
+                # This commit need not wait for the disk: if PostgreSQL crashes before the WAL is
+                # flushed, the whole transaction (rows, chunk deletion, progress) is lost together
+                # and the chunk is simply written again. The completion commit stays synchronous.
+                cursor.execute("SET LOCAL synchronous_commit = off")
                 cursor.execute(
                     _insert_chunk_sql(),
                     {"id_high": id_high, "id_low": id_low, "tenant_id": str(scan.tenant_id), "chunk_id": chunk.pk},
