@@ -62,7 +62,10 @@ def test_each_alias_reads_its_own_statement_timeout_variable():
     databases = build_databases({"READ_STATEMENT_TIMEOUT_MS": "250", "WRITE_STATEMENT_TIMEOUT_MS": "60000"})
     assert databases["read"]["OPTIONS"]["options"] == "-c statement_timeout=250"
     assert databases["write"]["OPTIONS"]["options"] == "-c statement_timeout=60000"
-    assert "options" not in build_databases({})["read"]["OPTIONS"]
+    defaults = build_databases({})
+    assert defaults["read"]["OPTIONS"]["options"] == "-c statement_timeout=30000"
+    assert "options" not in defaults["write"]["OPTIONS"]
+    assert "options" not in build_databases({"READ_STATEMENT_TIMEOUT_MS": "0"})["read"]["OPTIONS"]
 
 
 @db

@@ -27,6 +27,11 @@ POOL_DEFAULTS: dict[str, dict[str, int]] = {
     WRITE_ALIAS: {"POOL_SIZE": 50, "MAX_OVERFLOW": 20, "TIMEOUT": 10, "RECYCLE": 1800},
 }
 
+# PostgreSQL statement_timeout per alias family, in ms (0 = none). A dashboard read still running
+# after 30 s is a runaway: it is cancelled (a bilingual 504 `query_timeout`) instead of holding a read
+# connection forever. Writes have none by default: migrations and large scan chunks may run long.
+STATEMENT_TIMEOUT_DEFAULTS_MS: dict[str, int] = {READ_ALIAS: 30_000, WRITE_ALIAS: 0}
+
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/verisyntra"
 
 
@@ -93,7 +98,7 @@ def database_alias(url: str, alias: str, environ: Mapping[str, str], test_name: 
     options["application_name"] = f"verisyntra-{alias}"
     options.setdefault("connect_timeout", env_int(environ, "DATABASE_CONNECT_TIMEOUT", 5))
     family = WRITE_ALIAS if alias == WRITE_ALIAS else READ_ALIAS
-    statement_timeout_ms = env_int(environ, f"{family.upper()}_STATEMENT_TIMEOUT_MS", 0)
+    statement_timeout_ms = env_int(environ, f"{family.upper()}_STATEMENT_TIMEOUT_MS", STATEMENT_TIMEOUT_DEFAULTS_MS[family])
     if statement_timeout_ms:
         options["options"] = f"-c statement_timeout={statement_timeout_ms}"
     # Connections go back to the pool when the request ends; CONN_MAX_AGE=None would keep one
