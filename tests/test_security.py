@@ -22,7 +22,7 @@ SETTINGS = ROOT / "verisyntra" / "settings.py"
 
 db = pytest.mark.django_db(transaction=True, databases=[READ_ALIAS, WRITE_ALIAS])
 
-# What an operator sets in production (README "Security"); SECRET_KEY is generated per run.
+# What an operator sets in production (README "Reliability and security"); SECRET_KEY is generated per run.
 PRODUCTION_ENVIRONMENT = {
     "SECURE_SSL_REDIRECT": "true",
     "SECURE_HSTS_SECONDS": "31536000",

@@ -229,7 +229,7 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
-    # Off by default so plain-HTTP local runs work; production sets these (README "Security").
+    # Off by default so plain-HTTP local runs work; production sets these (README "Reliability and security").
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
     # Load balancers and container health checks probe over plain HTTP: never redirect them.
     SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
