@@ -92,12 +92,18 @@ class Replica:
     def delay_ms(self) -> int:
         return int(server_sql(self.host, self.port, "SELECT setting FROM pg_settings WHERE name = 'recovery_min_apply_delay'")[0])
 
-    def caught_up(self) -> bool:
-        """True once the replica has replayed everything the primary had written when asked."""
-        primary_host, primary_port = server_of(WRITE_ALIAS)
-        primary_lsn = lsn_to_int(server_sql(primary_host, primary_port, "SELECT pg_current_wal_lsn()::text")[0])
+    def replay_lsn(self) -> int:
         replay = server_sql(self.host, self.port, "SELECT pg_last_wal_replay_lsn()::text")[0]
-        return replay is not None and lsn_to_int(replay) >= primary_lsn
+        return lsn_to_int(replay) if replay else 0
+
+    def wait_caught_up(self, timeout: float = 300) -> None:
+        """Until the replica has replayed everything the primary had written when this was called.
+
+        (Not the primary's position at each poll: on a busy primary that target moves away forever.)
+        """
+        primary_host, primary_port = server_of(WRITE_ALIAS)
+        target = lsn_to_int(server_sql(primary_host, primary_port, "SELECT pg_current_wal_lsn()::text")[0])
+        wait_until(lambda: self.replay_lsn() >= target, timeout=timeout, what=f"replica {self.port} to catch up", interval=0.1)
 
     def state(self):
         return next(state for state in replica_states() if state.alias == self.alias)
@@ -121,7 +127,7 @@ def replicas() -> dict[str, Replica]:
     # A replica restarted after a while first replays what it missed; the test database created
     # next must reach it before the guard in the root conftest connects to it.
     for replica in found.values():
-        wait_until(replica.caught_up, timeout=90, what=f"replica {replica.port} to catch up")
+        replica.wait_caught_up()
     return found
 
 
@@ -145,7 +151,7 @@ def replicas_in_step(request):
         if replica.delay_ms() != 0:
             replica.set_delay(0)
     for replica in found.values():
-        wait_until(replica.caught_up, timeout=90, what=f"replica {replica.port} to catch up")
+        replica.wait_caught_up()
     current = monitor()
     assert current is not None
     current.request_probe()

@@ -18,6 +18,7 @@ from django.db import connections, router
 from django.test import Client
 
 from inventory.models import Tenant
+from inventory.tests.api_support import activities, member_of_new_tenant, post_batch
 from tests.replica.conftest import wait_until
 from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
 from verisyntra.db.pinning import PIN_COOKIE
@@ -71,7 +72,7 @@ def test_reads_are_spread_across_the_replicas_one_replica_per_request(replicas):
         pytest.skip("needs two replicas (READ_DATABASE_URLS with two URLs)")
     tenant = Tenant.objects.create(name="Spread")
     for replica in replicas.values():
-        wait_until(replica.caught_up, timeout=PATIENCE, what=f"replica {replica.port} to catch up")
+        replica.wait_caught_up(PATIENCE)
 
     bodies = [read_as_new_client(tenant.pk) for _ in range(8)]
 
@@ -108,10 +109,33 @@ def test_a_client_reads_its_own_write_on_its_next_request_while_the_replica_lags
     wait_until(lambda: read_as_new_client(tenant_id)["found"], timeout=PATIENCE, what="the write to reach the replicas")
 
 
+def test_through_the_api_a_client_sees_its_batch_at_once_while_the_replicas_lag(replicas):
+    """The real write path (COPY, which the router never sees) and the real read path (analytics)."""
+    delay = settings.REPLICA_MAX_LAG_SECONDS / 2
+    member = member_of_new_tenant("Công ty Cổ phần Đại Việt", "daiviet")
+    writer, other_session = member.client(), member.client()  # same user, two cookie jars
+    for replica in replicas.values():
+        replica.wait_caught_up(PATIENCE)
+        replica.set_delay(delay)
+
+    created = post_batch(writer, member.tenant.pk, {"activities": activities(3)})
+    listed_by_writer = writer.get(f"/analytics/processing-activities?tenant_id={member.tenant.pk}")
+    listed_elsewhere = other_session.get(f"/analytics/processing-activities?tenant_id={member.tenant.pk}")
+
+    assert created.status_code == 201 and PIN_COOKIE in created.cookies
+    assert listed_by_writer.json()["count"] == 3, "the writer reads its batch on its next request"
+    assert listed_elsewhere.json()["count"] == 0, "the lagging replica does not have it yet"
+    wait_until(
+        lambda: other_session.get(f"/analytics/processing-activities?tenant_id={member.tenant.pk}").json()["count"] == 3,
+        timeout=PATIENCE,
+        what="the batch to reach the replicas",
+    )
+
+
 def test_reads_fall_back_to_the_primary_while_the_replicas_are_down_and_return_when_they_recover(replicas):
     tenant = Tenant.objects.create(name="Fallback")
     for replica in replicas.values():
-        wait_until(replica.caught_up, timeout=PATIENCE, what=f"replica {replica.port} to catch up")
+        replica.wait_caught_up(PATIENCE)
     timeout = PATIENCE
 
     for replica in replicas.values():

@@ -76,7 +76,11 @@ def current_request_pin() -> RequestPin | None:
 
 
 def note_write() -> None:
-    """Called by the router for every write: pins the rest of the current request, if any."""
+    """Pins the rest of the current request (and, with replicas, the client's next requests) to the primary.
+
+    The router calls it for every ORM write; code that writes around the ORM (COPY, raw SQL on
+    `connections["write"]`) must call it too, or its client may read a replica that lacks the rows.
+    """
     pin = _request_pin.get()
     if pin is not None:
         pin.wrote = True

@@ -211,3 +211,20 @@ def test_server_side_cursors_can_be_disabled_for_pgbouncer_transaction_mode():
     assert build_databases({})["read"]["DISABLE_SERVER_SIDE_CURSORS"] is False
     databases = build_databases({"DISABLE_SERVER_SIDE_CURSORS": "true", "READ_DATABASE_URLS": "postgresql://u@a/db,postgresql://u@b/db"})
     assert all(databases[alias]["DISABLE_SERVER_SIDE_CURSORS"] for alias in ("write", "read", "read_1"))
+
+
+@db
+def test_a_write_around_the_orm_pins_too(with_replicas, query_log):
+    """The batch API writes with COPY on the raw connection, which the router never sees."""
+    from inventory.tests.api_support import activities, member_of_new_tenant, post_batch
+
+    member = member_of_new_tenant("Công ty Cổ phần Đại Việt", "daiviet")
+    client = member.client()
+    response = post_batch(client, member.tenant.pk, {"activities": activities(2)})
+    assert response.status_code == 201
+    assert PIN_COOKIE in response.cookies
+
+    query_log.clear()
+    listed = client.get(f"/analytics/processing-activities?tenant_id={member.tenant.pk}")
+    assert listed.status_code == 200
+    assert set(query_log.aliases) == {WRITE_ALIAS}, "the client's next request reads from the primary"
