@@ -141,12 +141,15 @@ def reset(database_url: str, tenants: Tenants) -> dict[str, int]:
     """Delete everything the writers wrote; the dashboard tenant's rows stay as they are."""
     connection = connect(database_url)
     with connection.cursor() as cursor:
+        # Chunks and activities point at scans (foreign keys without ON DELETE): delete them first.
+        cursor.execute("DELETE FROM inventory_datascanchunk")
         cursor.execute("DELETE FROM inventory_processingactivity WHERE tenant_id <> %s", [tenants.dashboard])
         deleted = cursor.rowcount
         cursor.execute("DELETE FROM inventory_datascan")
         cursor.execute("TRUNCATE django_celery_results_taskresult")
         cursor.execute("VACUUM ANALYZE inventory_processingactivity")
         cursor.execute("VACUUM ANALYZE inventory_datascan")
+        cursor.execute("VACUUM ANALYZE inventory_datascanchunk")
         cursor.execute("SELECT count(*) FROM inventory_processingactivity WHERE tenant_id = %s", [tenants.dashboard])
         (dashboard_rows,) = cursor.fetchone()
     connection.close()
@@ -155,11 +158,30 @@ def reset(database_url: str, tenants: Tenants) -> dict[str, int]:
     return {"deleted_writer_rows": deleted, "dashboard_rows": dashboard_rows}
 
 
+def rows_written(database_url: str, tenants: Tenants, window: tuple[float, float]) -> int:
+    """Rows the writers' tenants gained inside the window, by their `created_at` (the COPY statement's start).
+
+    Counted in the database, so batches and scans (whose rows a worker writes chunk by chunk) are
+    measured the same way, whatever the client saw.
+    """
+    connection = connect(database_url)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM inventory_processingactivity WHERE tenant_id = ANY(%s::uuid[])"
+            " AND created_at >= to_timestamp(%s) AND created_at < to_timestamp(%s)",
+            [list(tenants.writers), window[0], window[1]],
+        )
+        (count,) = cursor.fetchone()
+    connection.close()
+    return count
+
+
 def bench_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
-    env.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_verisyntra")
+    # Never the development database or its broker, whatever the shell exported: BENCH_* only.
+    env["DATABASE_URL"] = env.get("BENCH_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/bench_verisyntra"
     env.pop("READ_DATABASE_URL", None)
     env.pop("READ_DATABASE_URLS", None)
-    env.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/6")
+    env["CELERY_BROKER_URL"] = env.get("BENCH_CELERY_BROKER_URL") or "redis://127.0.0.1:6379/6"
     env["DJANGO_SETTINGS_MODULE"] = "verisyntra.settings"
     return env

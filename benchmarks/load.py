@@ -119,7 +119,7 @@ def _writer(target, workload: Workload, index: int, start, measure_from, end, ti
                 if status in (200, 201):
                     written = workload.batch_rows
                 elif status == 202:
-                    status, written = _wait_for_scan(client, response.json(), end + timeout)
+                    status, written = _wait_for_scan(client, response.json(), tenant, end + timeout)
                 elif status == 503:
                     retry_after = float(response.headers.get("Retry-After", "1"))
             except httpx.TimeoutException:
@@ -134,11 +134,11 @@ def _writer(target, workload: Workload, index: int, start, measure_from, end, ti
                 time.sleep(min(retry_after, max(0.0, end - time.time())))
 
 
-def _wait_for_scan(client: httpx.Client, accepted: dict, give_up_at: float) -> tuple[object, int]:
+def _wait_for_scan(client: httpx.Client, accepted: dict, tenant: str, give_up_at: float) -> tuple[object, int]:
     """Poll a data scan until the worker finishes it; its rows count only when it completed."""
-    scan_id = accepted.get("scan_id")
+    path = f"{SCANS_PATH}/{accepted.get('scan_id')}"
     while time.time() < give_up_at:
-        scan = client.get(f"{SCANS_PATH}/{scan_id}").json()
+        scan = client.get(path, params={"tenant_id": tenant}).json()
         if scan.get("status") == "completed":
             return 201, int(scan.get("records_processed", 0))
         if scan.get("status") == "failed":

@@ -20,10 +20,12 @@ import sys
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
 from benchmarks import dataset, stats
+from benchmarks.cpu import CpuSampler
 from benchmarks.load import Target, Workload, drive
 from benchmarks.service import Service, ServiceConfig
 
@@ -31,31 +33,37 @@ OUT = dataset.ROOT / "docs" / "pool-sizing"
 VAR = dataset.ROOT / "var" / "bench"
 FIRST_PORT = 8600
 
-# The write pool size we recommend for this kind of machine, from the sweep (see docs/benchmarks.md).
-RECOMMENDED_WRITE_POOL = (4, 0)
-
 SHARED = ServiceConfig("shared", "one shared pool 20+10", shared=True)
 DESIGN = ServiceConfig("design", "read 20+10 / write 50+20 (design)", write_pool=(50, 20))
+# What we recommend (docs/benchmarks.md, verisyntra/db/sizing.py): a write pool about the size of the
+# database server's cores, and a read pool that can serve every web thread at once, because a writer
+# request keeps the read connection of its authentication while it queues for the write pool.
+RECOMMENDED = ServiceConfig(
+    "recommended",
+    "read 20+60 / write 2+0 (recommended)",
+    read_pool=(20, 60),
+    write_pool=(2, 0),
+)
 SWEEP_SIZES = (2, 4, 8, 16)
 CONFIGS: dict[str, ServiceConfig] = {
     "shared": SHARED,
     "design": DESIGN,
+    "recommended": RECOMMENDED,
     **{f"w{n}": ServiceConfig(f"w{n}", f"read 20+10 / write {n}+0", write_pool=(n, 0)) for n in SWEEP_SIZES},
+    # The service's default thread count: a process then never runs more than 8 requests at once.
+    "design-8t": replace(DESIGN, name="design-8t", label="read 20+10 / write 50+20, WEB_THREADS=8", web_threads=8),
     "shared-2p": replace(SHARED, name="shared-2p", label="one shared pool 20+10, 2 processes", web_processes=2),
     "design-2p": replace(DESIGN, name="design-2p", label="read 20+10 / write 50+20, 2 processes", web_processes=2),
-    "recommended-2p": ServiceConfig(
-        "recommended-2p",
-        f"read 20+10 / write {RECOMMENDED_WRITE_POOL[0]}+{RECOMMENDED_WRITE_POOL[1]}, 2 processes",
-        write_pool=RECOMMENDED_WRITE_POOL,
-        web_processes=2,
+    # Two processes share the server's cores: half the write pool each, so the total stays the same.
+    "recommended-2p": replace(
+        RECOMMENDED, name="recommended-2p", label="read 20+60 / write 1+0, 2 processes", write_pool=(1, 0), web_processes=2
     ),
 }
-RECOMMENDED = f"w{RECOMMENDED_WRITE_POOL[0]}"
 
 READERS = 5
 BATCH_ROWS = 2000
 SCAN_ROWS = 10_000
-SWEEP_WRITERS = (0, 2, 5, 15, 30, 60)
+SWEEP_WRITERS = (0, 2, 10, 30, 60)
 SWEEP_WRITERS_2P = (0, 2, 30)
 
 
@@ -75,10 +83,11 @@ def sweep_workloads(writers: tuple[int, ...]) -> list[Workload]:
 def plan(scans: bool, quick: bool) -> list[tuple[ServiceConfig, list[Workload]]]:
     sweep = (0, 2, 30) if quick else SWEEP_WRITERS
     sweep_2p = (0, 30) if quick else SWEEP_WRITERS_2P
-    with_design = {"shared", "design", RECOMMENDED}
+    with_design = {"shared", "design", "recommended"}
     steps = []
     for name, config in CONFIGS.items():
-        workloads = sweep_workloads(sweep_2p if config.web_processes > 1 else sweep)
+        short = config.web_processes > 1 or config.web_threads != DESIGN.web_threads
+        workloads = sweep_workloads(sweep_2p if short else sweep)
         if name in with_design:
             workloads = design_workloads(scans) + workloads
         steps.append((config, workloads))
@@ -120,7 +129,7 @@ def run_pools(args, env: dict[str, str], tenants: dataset.Tenants, run_dir: Path
         if args.configs and config.name not in args.configs:
             continue
         if args.writers is not None:
-            workloads = [w for w in workloads if w.name.startswith("sweep-") and w.writers in args.writers]
+            workloads = sweep_workloads(tuple(args.writers))
         if not workloads:
             continue
         needs_worker = any(w.writer_kind == "scan" for w in workloads)
@@ -135,14 +144,21 @@ def run_pools(args, env: dict[str, str], tenants: dataset.Tenants, run_dir: Path
                     workload = replace(workload, name=workload.name.replace("scan", "batch"), writer_kind="batch", batch_rows=BATCH_ROWS)
                 reset = dataset.reset(env["DATABASE_URL"], tenants)
                 started = time.time()
-                raw = drive(
-                    target,
-                    workload,
-                    warmup=args.warmup,
-                    duration=args.duration,
-                    timeout=args.timeout,
-                    max_requests=args.max_requests,
-                )
+                with CpuSampler(
+                    web_roots={service.processes[0].pid},
+                    worker_roots={p.pid for p in service.processes[1:]},
+                    database_name=urlsplit(env["DATABASE_URL"]).path.lstrip("/"),
+                ) as cpu:
+                    # A scan's records are stored first, then written by the worker: give scans time to land.
+                    scan = workload.writer_kind == "scan"
+                    raw = drive(
+                        target,
+                        workload,
+                        warmup=max(args.warmup, 4.0) if scan else args.warmup,
+                        duration=max(args.duration, 12.0) if scan else args.duration,
+                        timeout=args.timeout,
+                        max_requests=args.max_requests,
+                    )
                 window = tuple(raw["window"])
                 time.sleep(1.2)  # the recorder flushes every 0.5 s
                 result = {
@@ -154,8 +170,13 @@ def run_pools(args, env: dict[str, str], tenants: dataset.Tenants, run_dir: Path
                     "load_average": list(__import__("os").getloadavg()),
                     "reset": reset,
                     "dashboard": stats.summarize_readers(raw["readers"], window) if workload.readers else None,
-                    "writers": stats.summarize_writers(raw["writers"], window) if workload.writers else None,
+                    "writers": stats.summarize_writers(
+                        raw["writers"], window, rows_in_database=dataset.rows_written(env["DATABASE_URL"], tenants, window)
+                    )
+                    if workload.writers
+                    else None,
                     "pool_waits": stats.read_waits(service.wait_dir, window),
+                    "cpu_cores": cpu.usage(window),
                 }
                 if workload.readers and workload.writers in (0, 2, 30):
                     result["dashboard_latencies_ms"] = sorted(
@@ -185,6 +206,7 @@ def line(result: dict) -> str:
         )
     waits = ", ".join(f"{k} p95 {v['p95']}" for k, v in result["pool_waits"].items())
     parts.append(f"waits ms: {waits}")
+    parts.append("cores: " + ", ".join(f"{k} {v}" for k, v in result["cpu_cores"].items()))
     return " | ".join(parts)
 
 
@@ -192,11 +214,19 @@ def run_batch(env: dict[str, str], run_dir: Path) -> dict | None:
     """The batch benchmark belongs to `benchmarks.batch` (issue 3); run it if it is there."""
     if not (dataset.ROOT / "benchmarks" / "batch.py").exists():
         return None
+    started = time.time()
+    # Its own database (bench_verisyntra_api) and a port in this benchmark's range.
+    batch_env = {k: v for k, v in env.items() if k != "DATABASE_URL"}
     completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.batch"], cwd=dataset.ROOT, env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "benchmarks.batch", "--port", str(FIRST_PORT + 80), "--runs", "5"],
+        cwd=dataset.ROOT,
+        env=batch_env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     (run_dir / "batch.log").write_text(completed.stdout + completed.stderr)
-    return {"returncode": completed.returncode, "output": completed.stdout[-4000:]}
+    return {"returncode": completed.returncode, "output": completed.stdout[-4000:], "started_at": started}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,13 +260,23 @@ def main(argv: list[str] | None = None) -> int:
         report["connection_cost"] = connection_cost.run(env, tenants, run_dir)
     if "batch" in parts:
         report["batch"] = run_batch(env, run_dir)
+    # Parts not run this time keep their figures from the previous results (each carries its own time).
+    previous_path = args.out / "results.json"
+    if previous_path.exists():
+        previous = json.loads(previous_path.read_text())
+        for part, key in (("pools", "runs"), ("connections", "connection_cost"), ("batch", "batch")):
+            if part not in parts and previous.get(key):
+                report[key] = previous[key]
+                report.setdefault("carried_over", {})[key] = previous.get("started_at")
     report["finished_at"] = time.time()
     report["load_average_at_end"] = list(__import__("os").getloadavg())
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
     from benchmarks import report as render
 
-    render.write(report, args.out, recommended=RECOMMENDED)
+    # docs/benchmarks.md's measured block is rewritten only by a full run into docs/pool-sizing.
+    document = OUT.parent / "benchmarks.md" if args.out.resolve() == OUT.resolve() and not args.quick else None
+    render.write(report, args.out, recommended="recommended", document=document)
     print(f"done in {time.time() - began:.0f} s: {args.out}/results.md", flush=True)
     shutil.rmtree(run_dir / "waits", ignore_errors=True)
     return 0

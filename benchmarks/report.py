@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 DESIGN_BEFORE = {
     "dashboards-10": ("500 ms", "200 ms avg", "0%"),
     "writers-5": ("15 s", "5 s avg", "15% timeout"),
-    "mixed": ("2 s dashboard", "8 s wait", "30% timeout"),
+    "mixed": ("2 s dashboard", "8 s", "30% timeout"),
 }
 DESIGN_AFTER = {
     "dashboards-10": ("150 ms", "<10 ms", "0%"),
@@ -267,7 +267,8 @@ def charts(report: dict, out: Path, recommended: str) -> None:
     ax.set_yscale("log")
     ax.set_title("Dashboard p95 with 5 readers, by number of writers")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / CHARTS[0][0], dpi=110)
     plt.close(fig)
@@ -289,7 +290,8 @@ def charts(report: dict, out: Path, recommended: str) -> None:
     ax.set_yscale("log")
     ax.set_title("Frontier: dashboard p95 against write throughput (lower right is better)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / CHARTS[1][0], dpi=110)
     plt.close(fig)
@@ -306,21 +308,91 @@ def charts(report: dict, out: Path, recommended: str) -> None:
     ax.axvline(100, color="grey", linestyle=":", linewidth=1)
     ax.set_title("Mixed load (5 readers + 2 writers): dashboard latency distribution")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / CHARTS[2][0], dpi=110)
     plt.close(fig)
 
 
-def write(report: dict, out: Path, recommended: str) -> None:
+BLOCK_BEGIN = "<!-- pool-sizing:results:begin (written by python -m benchmarks.pools) -->"
+BLOCK_END = "<!-- pool-sizing:results:end -->"
+
+
+def summary_block(report: dict, recommended: str, folder: str) -> str:
+    """The measured part of docs/benchmarks.md's section: the key tables of this run."""
+    m = report["machine"]
+    started = dt.datetime.fromtimestamp(report["started_at"], dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"Run of {started} on {m['cpu']} ({m['cores']} cores), PostgreSQL {m['postgresql'].split()[0]}, load average at start "
+        f"{m['load_average_at_start'][0]:.1f} (shared machine). Every figure, per run: [{folder}/results.md]({folder}/results.md).",
+        "",
+        "| configuration | dashboard p95, 0 writers | p95, 2 writers | p95, 30 writers | p95, 60 writers"
+        " | writer rows/s at 30 | failures at 30 / 60 (dashboard + writer) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for config, label in configs(report):
+        by_writers = {r["workload"]["writers"]: r for r in sweep(report, config)}
+        if 30 not in by_writers:
+            continue
+
+        def failures(run):
+            if not run:
+                return "-"
+            return str(sum(run["dashboard"]["failures"].values()) + sum((run["writers"] or {}).get("failures", {}).values()))
+
+        r30 = by_writers.get(30)
+        lines.append(
+            f"| {label} | {_fmt(_dash(by_writers.get(0)))} | {_fmt(_dash(by_writers.get(2)))} | {_fmt(_dash(r30))}"
+            f" | {_fmt(_dash(by_writers.get(60)))} | {r30['writers']['rows_per_s'] if r30 and r30['writers'] else '-'}"
+            f" | {failures(r30)} / {failures(by_writers.get(60))} |"
+        )
+    lines += ["", "| target | this run | met |", "| --- | --- | --- |"]
+    for target, evidence, met in targets(report, recommended):
+        lines.append(f"| {target} | {evidence} | {'yes' if met else 'NO'} |")
+    cost = report.get("connection_cost")
+    if cost:
+        ip, http = cost["in_process"], cost["http"]
+        lines += [
+            "",
+            f"Connection cost: taking a pooled connection, `SELECT 1`, giving it back: mean {ip['pooled']['mean']} ms;"
+            f" a new connection each time: {ip['new_connection']['mean']} ms ({ip['saved_percent_of_mean']}% saved)."
+            + (
+                f" A dashboard request end to end: {http['pooled']['latency_ms']['mean']} ms pooled vs"
+                f" {http['new_connection']['latency_ms']['mean']} ms unpooled ({http.get('saved_percent_of_mean')}% saved)."
+                if http.get("pooled") and http.get("new_connection")
+                else ""
+            ),
+        ]
+    lines += [""] + [f"![{title}]({folder}/{name})" for name, title in CHARTS]
+    return "\n".join(lines)
+
+
+def update_document(document: Path, block: str) -> bool:
+    """Replace the measured block of `document` between the markers; False when the markers are missing."""
+    if not document.exists():
+        return False
+    text = document.read_text(encoding="utf-8")
+    if BLOCK_BEGIN not in text or BLOCK_END not in text:
+        return False
+    head, rest = text.split(BLOCK_BEGIN, 1)
+    _, tail = rest.split(BLOCK_END, 1)
+    document.write_text(f"{head}{BLOCK_BEGIN}\n{block}\n{BLOCK_END}{tail}", encoding="utf-8")
+    return True
+
+
+def write(report: dict, out: Path, recommended: str, document: Path | None = None) -> None:
     charts(report, out, recommended)
     (out / "results.md").write_text(markdown(report, recommended), encoding="utf-8")
+    if document is not None:
+        folder = out.relative_to(document.parent).as_posix()
+        update_document(document, summary_block(report, recommended, folder))
 
 
 if __name__ == "__main__":
     import sys
 
-    from benchmarks.pools import OUT, RECOMMENDED
+    from benchmarks.pools import OUT
 
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
-    write(json.loads((folder / "results.json").read_text()), folder, RECOMMENDED)
+    write(json.loads((folder / "results.json").read_text()), folder, "recommended")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import redis
 
 from benchmarks.dataset import ROOT
 
@@ -95,6 +96,9 @@ class Service:
             )
 
     def __enter__(self) -> Service:
+        if self.worker:
+            # This benchmark's own Redis database: no task of an earlier configuration may be redelivered here.
+            redis.Redis.from_url(self.env["CELERY_BROKER_URL"]).flushdb()
         self._spawn("gunicorn", [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "benchmarks.wsgi:application"])
         if self.worker:
             self._spawn(
@@ -149,9 +153,11 @@ class Service:
         raise RuntimeError("celery worker did not become ready")
 
     def __exit__(self, *exc_info) -> None:
-        for process in self.processes:
+        # Quick shutdown (gunicorn SIGINT, celery SIGQUIT): between runs nothing is in flight, and a
+        # graceful stop would wait out keep-alive connections for gunicorn's graceful_timeout.
+        for process, sig in zip(self.processes, (signal.SIGINT, signal.SIGQUIT), strict=False):
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                os.killpg(process.pid, sig)
         for process in self.processes:
             try:
                 process.wait(timeout=25)

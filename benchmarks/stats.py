@@ -41,7 +41,8 @@ def summarize_readers(samples: list, window: tuple[float, float]) -> dict:
     }
 
 
-def summarize_writers(samples: list, window: tuple[float, float]) -> dict:
+def summarize_writers(samples: list, window: tuple[float, float], rows_in_database: int) -> dict:
+    """`rows_per_s` counts rows the database gained in the window; `rows_acknowledged` what clients were told."""
     start, end = window
     # Throughput counts work finished inside the window; failures count everything that ended in it or after.
     finished = [s for s in samples if start <= s[1] <= end]
@@ -51,8 +52,9 @@ def summarize_writers(samples: list, window: tuple[float, float]) -> dict:
     return {
         "requests": len(samples),
         "ok": len(ok),
-        "rows": rows,
-        "rows_per_s": round(rows / (end - start)),
+        "rows": rows_in_database,
+        "rows_per_s": round(rows_in_database / (end - start)),
+        "rows_acknowledged": rows,
         "timeouts": sum(1 for s in statuses if s == "timeout"),
         "rejected_503": sum(1 for s in statuses if s == 503),
         "failures": _failures(statuses),
