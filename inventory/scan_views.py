@@ -13,7 +13,8 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import BaseParser
@@ -21,12 +22,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inventory.batch_views import BatchItemErrorSerializer
 from inventory.models import SCAN_STATUS_VI, DataScan, ScanStatus
 from inventory.scan_selectors import data_scan_of_tenant, data_scans_of_tenant
 from inventory.scan_services import data_scan_submit
 from inventory.tenancy import TENANT_PARAM, TenantScopedMixin
-from inventory.validation import activities_validate
+from inventory.validation import activities_validate, activity_item_json_schema
 from verisyntra.errors import ApiError, request_too_large_body
+from verisyntra.openapi import COMMON_ERROR_STATUSES, error_responses
 
 # At most this many item errors are listed in a 400; `errors_total` says how many there were.
 MAX_LISTED_ERRORS = 100
@@ -83,6 +86,61 @@ def data_scan_representation(request: Request, scan: DataScan) -> dict[str, Any]
     return body
 
 
+# --- OpenAPI (documentation only) ------------------------------------------------------------------
+
+SCAN_REQUEST_SCHEMA = {
+    "type": "object",
+    "required": ["tenant_id", "activities"],
+    "properties": {
+        "tenant_id": {"type": "string", "format": "uuid", "description": "The tenant (the caller must be a member)."},
+        "activities": {
+            "type": "array",
+            "minItems": 1,
+            "items": activity_item_json_schema(),
+            "description": "1 to DATA_SCAN_MAX_RECORDS (100,000) processing activities.",
+        },
+    },
+}
+
+
+class DataScanAcceptedSerializer(serializers.Serializer):
+    scan_id = serializers.UUIDField()
+    status = serializers.CharField(help_text='"pending"')
+    status_vi = serializers.CharField(help_text='"Đang chờ xử lý"')
+    records_total = serializers.IntegerField()
+    status_url = serializers.URLField(help_text="GET it for the scan's progress (also in `Location`).")
+
+
+class DataScanSerializer(serializers.Serializer):
+    scan_id = serializers.UUIDField()
+    tenant_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=ScanStatus.values)
+    status_vi = serializers.CharField(help_text="Đang chờ xử lý, Đang xử lý, Hoàn thành, Thất bại")
+    progress_percent = serializers.IntegerField(min_value=0, max_value=100)
+    records_total = serializers.IntegerField()
+    records_processed = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+    duration_seconds = serializers.FloatField(allow_null=True)
+    status_url = serializers.URLField()
+    error = serializers.CharField(required=False, help_text="Only when failed.")
+    error_vi = serializers.CharField(required=False, help_text="Only when failed.")
+
+
+class DataScanInvalidSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    error_vi = serializers.CharField()
+    code = serializers.CharField(help_text="invalid_input, scan_too_large, malformed_json, tenant_id_required, ...")
+    errors = BatchItemErrorSerializer(many=True, required=False, help_text="The first 100 bad records.")
+    errors_total = serializers.IntegerField(required=False)
+    max_records = serializers.IntegerField(required=False)
+
+
+TENANT_QUERY = OpenApiParameter("tenant_id", str, OpenApiParameter.QUERY, required=True, description="The tenant (UUID).")
+
+
 class DataScanPagination(CursorPagination):
     ordering = ("-created_at", "-scan_id")
     page_size = 50
@@ -101,6 +159,22 @@ class DataScanCollectionView(TenantScopedMixin, APIView):
             return data.get(TENANT_PARAM) if isinstance(data, dict) else None
         return super().get_tenant_id_input()
 
+    @extend_schema(
+        operation_id="data_scans_create",
+        summary="Submit a data scan",
+        description=(
+            "Store up to 100,000 processing activities durably and write them in the background (a Celery "
+            "worker, through the write pool). Every record is validated first: one bad record answers 400 "
+            "and nothing is stored. Answers 202 with the scan's `status_url`."
+        ),
+        request={"application/json": SCAN_REQUEST_SCHEMA},
+        responses={
+            202: DataScanAcceptedSerializer,
+            **error_responses(*COMMON_ERROR_STATUSES, 413, 415),
+            400: OpenApiResponse(DataScanInvalidSerializer, description="Invalid records or body; nothing was stored."),
+        },
+        tags=["Data scans"],
+    )
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise _invalid("The body must be a JSON object.", "Nội dung yêu cầu phải là một đối tượng JSON.")
@@ -144,6 +218,17 @@ class DataScanCollectionView(TenantScopedMixin, APIView):
         }
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
+    @extend_schema(
+        operation_id="data_scans_list",
+        summary="A tenant's data scans, newest first",
+        parameters=[
+            TENANT_QUERY,
+            OpenApiParameter("status", str, OpenApiParameter.QUERY, enum=ScanStatus.values),
+            OpenApiParameter("limit", int, OpenApiParameter.QUERY, description="1 to 500 (default 50)."),
+        ],
+        responses={200: DataScanSerializer(many=True), **error_responses(*COMMON_ERROR_STATUSES)},
+        tags=["Data scans"],
+    )
     def get(self, request: Request) -> Response:
         wanted = request.query_params.get("status") or None
         if wanted is not None and wanted not in ScanStatus.values:
@@ -159,6 +244,13 @@ class DataScanCollectionView(TenantScopedMixin, APIView):
 class DataScanDetailView(TenantScopedMixin, APIView):
     """GET: one scan's status and progress (`?tenant_id=`). Another tenant's scan is a 404."""
 
+    @extend_schema(
+        operation_id="data_scans_retrieve",
+        summary="A data scan's status and progress",
+        parameters=[TENANT_QUERY],
+        responses={200: DataScanSerializer, **error_responses(*COMMON_ERROR_STATUSES, 404)},
+        tags=["Data scans"],
+    )
     def get(self, request: Request, scan_id) -> Response:
         scan = data_scan_of_tenant(tenant=self.tenant, scan_id=scan_id)
         if scan is None:

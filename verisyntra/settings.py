@@ -126,7 +126,7 @@ DATA_SCAN_MAX_BODY_BYTES = env_int(os.environ, "DATA_SCAN_MAX_BODY_BYTES", 200 *
 # --- Data scans (README "Data scans") ------------------------------------------------------------
 DATA_SCAN_MAX_RECORDS = env_int(os.environ, "DATA_SCAN_MAX_RECORDS", 100_000)
 # Records stored, written and committed together with the scan's progress (benchmarks/scan.py).
-DATA_SCAN_CHUNK_SIZE = env_int(os.environ, "DATA_SCAN_CHUNK_SIZE", 5_000)
+DATA_SCAN_CHUNK_SIZE = env_int(os.environ, "DATA_SCAN_CHUNK_SIZE", 10_000)
 # Retries of a scan task after a transient database error or a full pool, with backoff.
 DATA_SCAN_MAX_RETRIES = env_int(os.environ, "DATA_SCAN_MAX_RETRIES", 5)
 # The beat sweep: how often it runs; a pending scan never accepted by the broker is dispatched

@@ -125,9 +125,10 @@ def test_scan_bodies_have_their_own_size_limit_not_the_site_wide_one(settings):
     assert body["max_bytes"] == 20_000
 
 
-def test_malformed_json_is_a_bilingual_400():
+@pytest.mark.parametrize("body", [b'{"tenant_id": "x", "activities": [', b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000])
+def test_malformed_json_is_a_bilingual_400(body):
     tenant, client = tenant_client("JSON hỏng", "jsonhong")
-    response = client.post("/data-scans", data=b'{"tenant_id": "x", "activities": [', content_type="application/json")
+    response = client.post("/data-scans", data=body, content_type="application/json")
     assert_bilingual(response, 400, "malformed_json")
 
 
