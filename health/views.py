@@ -47,7 +47,11 @@ class DatabaseHealthView(OpenHealthView):
         replicas = selectors.read_replicas()
         if healthy:
             # Serving, but a replica is down or lagging (its reads went elsewhere): a warning, not a failure.
-            degraded = replicas["fallback_to_primary"] or any(r["status"] != "healthy" for r in databases.values())
+            degraded = (
+                replicas["fallback_to_primary"]
+                or any(not state["healthy"] for state in replicas["read_aliases"])
+                or any(r["status"] != "healthy" for r in databases.values())
+            )
             status_en, status_vi = ("warning", "Cảnh báo") if degraded else ("healthy", "Khỏe mạnh")
             return Response({"status": status_en, "status_vi": status_vi, "databases": databases, "read_replicas": replicas})
         failing = ", ".join(alias for alias, result in databases.items() if result["status"] != "healthy")

@@ -10,7 +10,7 @@ on a replica that is down.
 
 A replica is unfit when it does not answer, or when it may be missing more than
 REPLICA_MAX_LAG_SECONDS of the primary's commits; it becomes fit again once its lag is back
-under half that limit (so a replica hovering at the limit does not flap). When no read alias
+under RECOVERY_FRACTION (80 %) of that limit, so a replica hovering at the limit does not flap. When no read alias
 is fit, reads fall back to the primary (`write`), and `replica_states()` says so.
 
 How the lag is measured: every probe first records the primary's current WAL position with
@@ -45,6 +45,9 @@ PROBE_APPLICATION_NAME = "verisyntra-replica-probe"
 # libpq's smallest connect_timeout; a replica that takes longer to accept is not serving reads well.
 PROBE_CONNECT_TIMEOUT = 2
 PROBE_STATEMENT_TIMEOUT_MS = 2000
+# An unfit replica returns once its lag is this share of REPLICA_MAX_LAG_SECONDS: a band wide enough
+# not to flap on noise, narrow enough that a steadily lagging but acceptable replica is used again.
+RECOVERY_FRACTION = 0.8
 
 _REPLICA_SQL = """
 SELECT pg_is_in_recovery(),
@@ -258,7 +261,7 @@ class ReplicaMonitor:
         if not primary_reachable:
             return ReplicaState(**base, healthy=True, status="primary_unreachable", in_recovery=True, lag_seconds=lag)
         was_lagging = self._states.get(alias, None)
-        limit = self.max_lag / 2 if was_lagging is not None and not was_lagging.healthy else self.max_lag
+        limit = self.max_lag * RECOVERY_FRACTION if was_lagging is not None and not was_lagging.healthy else self.max_lag
         healthy = lag is not None and lag <= limit
         state = ReplicaState(**base, healthy=healthy, status="streaming" if healthy else "lagging", in_recovery=True, lag_seconds=lag)
         self._log_change(state)
