@@ -172,7 +172,11 @@ class ProcessingActivity(models.Model):
     """One processing activity (hoạt động xử lý dữ liệu cá nhân) in a tenant's record of processing."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="processing_activities")
+    # No index of its own: the composite indexes below start with tenant_id and serve every lookup
+    # (one index fewer to maintain per inserted row; docs/benchmarks.md, "Batch insert").
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="processing_activities", db_index=False
+    )
     activity_name = models.CharField(max_length=255)
     pdpl_category = models.CharField(max_length=16, choices=PdplCategory.choices)
     data_fields = ArrayField(models.CharField(max_length=255), default=list)
@@ -183,8 +187,15 @@ class ProcessingActivity(models.Model):
     cross_border_transfer = models.BooleanField(default=False)
     retention_months = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
+    # No index of its own: the partial unique index on (data_scan, scan_record_index) serves
+    # `data_scan_id = ...` lookups, and batch rows (NULL here) are not indexed at all.
     data_scan = models.ForeignKey(
-        DataScan, on_delete=models.SET_NULL, null=True, blank=True, related_name="processing_activities"
+        DataScan,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="processing_activities",
+        db_index=False,
     )
     # Position of the record in its scan's input: with the unique constraint below, a chunk that
     # is written twice (redelivered task, retry) cannot create a second row.
