@@ -48,9 +48,12 @@ class PoolExhausted(Exception):
 # checkin_observer(alias) after a connection went back to its pool, and as
 # exhaustion_observer(PoolExhausted) when a checkout times out. The health app registers
 # its Prometheus metrics and audit log here; the database layer knows nothing of them.
+# connect_failure_observer(alias, exception) runs when the server refused a new connection
+# (the replica monitor then stops routing reads there at once, not at its next probe).
 checkout_observers: list[Callable[[str, float], None]] = []
 checkin_observers: list[Callable[[str], None]] = []
 exhaustion_observers: list[Callable[[PoolExhausted], None]] = []
+connect_failure_observers: list[Callable[[str, BaseException], None]] = []
 
 
 def configured_pool_options(alias: str) -> dict:
@@ -74,6 +77,10 @@ def _timed_connect(pool: QueuePool, alias: str):
         for observer in exhaustion_observers:
             _call_observer(observer, exhausted)
         raise exhausted from exc
+    except Exception as exc:
+        for observer in connect_failure_observers:
+            _call_observer(observer, alias, exc)
+        raise
     waited = time.perf_counter() - started
     for observer in checkout_observers:
         _call_observer(observer, alias, waited)

@@ -37,6 +37,7 @@ import psycopg2
 from django.conf import settings
 from django.db import connections
 
+from verisyntra.db import pools
 from verisyntra.db.config import READ_ALIASES, WRITE_ALIAS
 
 logger = logging.getLogger(__name__)
@@ -194,8 +195,20 @@ class ReplicaMonitor:
             self._thread.start()
 
     def request_probe(self) -> None:
-        """Probe now rather than at the next interval (e.g. after a read connection failed)."""
+        """Probe now rather than at the next interval."""
         self._wake.set()
+
+    def mark_down(self, alias: str, exc: BaseException) -> None:
+        """A request could not connect to `alias`: stop routing reads there now, and re-probe at once."""
+        previous = self._states.get(alias)
+        if previous is None or previous.healthy:
+            host, port = server_of(alias)
+            state = ReplicaState(
+                alias=alias, host=host, port=port, healthy=False, status="down", error=_first_line(exc), checked_at=time.time()
+            )
+            self._log_change(state)
+            self._states = {**self._states, alias: state}
+        self.request_probe()
 
     def stop(self) -> None:
         self._stopped.set()
@@ -297,6 +310,15 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _connect_failed(alias: str, exc: BaseException) -> None:
+    current = _monitor
+    if current is not None and alias in current.aliases:
+        current.mark_down(alias, exc)
+
+
+pools.connect_failure_observers.append(_connect_failed)
 
 
 def monitor() -> ReplicaMonitor | None:

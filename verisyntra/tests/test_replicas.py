@@ -228,3 +228,22 @@ def test_a_write_around_the_orm_pins_too(with_replicas, query_log):
     listed = client.get(f"/analytics/processing-activities?tenant_id={member.tenant.pk}")
     assert listed.status_code == 200
     assert set(query_log.aliases) == {WRITE_ALIAS}, "the client's next request reads from the primary"
+
+
+def test_a_refused_connection_takes_a_replica_out_at_once_without_waiting_for_the_probe(monkeypatch):
+    import psycopg2
+    from sqlalchemy.pool import QueuePool
+
+    from verisyntra.db import pools
+
+    monitor = replicas.ReplicaMonitor(("read",), interval=3600, max_lag=5)
+    monitor._states = {"read": replicas.ReplicaState(alias="read", host="replica", port=5433, healthy=True, status="streaming")}
+    monkeypatch.setattr(replicas, "_monitor", monitor)
+
+    def refuse():
+        raise psycopg2.OperationalError("connection refused")
+
+    with pytest.raises(psycopg2.OperationalError):
+        pools._timed_connect(QueuePool(refuse, pool_size=1), "read")
+    assert (monitor._states["read"].healthy, monitor._states["read"].status) == (False, "down")
+    assert monitor._wake.is_set(), "the probe thread is woken to re-check now"
