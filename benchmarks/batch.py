@@ -12,7 +12,8 @@ In one run, on the same rows, it prints:
 - a raw `COPY` of the same rows, pre-formatted, straight into PostgreSQL (the floor: no HTTP,
   no validation);
 - where the time of a 10,000-record batch goes inside the service (parse, validate, COPY);
-- `GET /analytics/compliance-summary` latency (p50/p95/p99) for a tenant with 100,000 activities.
+- `GET /analytics/compliance-summary` latency (p50/p95/p99) for a tenant with 100,000 activities;
+- a deep page of `GET /analytics/processing-activities` on that tenant, by `skip` and by cursor.
 
 The service runs exactly as deployed (`gunicorn.conf.py`, threaded workers) against its own
 database `bench_verisyntra_api` (DATABASE_URL overrides; the name must start with `bench_`),
@@ -328,6 +329,25 @@ def main() -> None:
             f"\nGET /analytics/compliance-summary, tenant with {summary_rows:,} activities, {args.summary_requests} sequential requests:"
             f"\n  p50 {ms(percentile(latencies, 50))}  p95 {ms(percentile(latencies, 95))}  p99 {ms(percentile(latencies, 99))}"
             f"  max {ms(max(latencies))}"
+        )
+
+        # Deep paging on the same tenant: OFFSET reads every row it skips, the cursor seeks.
+        list_url = f"{base_url}/analytics/processing-activities"
+        depth = summary_rows - 10_000
+        skip_page = client.get(list_url, params={"tenant_id": summary_tenant, "skip": depth - 100, "limit": 100}).json()
+        cursor = skip_page["next_cursor"]
+        by_skip, by_cursor = [], []
+        for _ in range(25):
+            started = time.perf_counter()
+            client.get(list_url, params={"tenant_id": summary_tenant, "skip": depth, "limit": 100}).raise_for_status()
+            by_skip.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            page = client.get(list_url, params={"tenant_id": summary_tenant, "cursor": cursor, "limit": 100})
+            by_cursor.append(time.perf_counter() - started)
+            page.raise_for_status()
+        print(
+            f"\nGET /analytics/processing-activities, 100 rows at position {depth:,} of the same tenant (median of 25):"
+            f"\n  skip={depth}: {ms(statistics.median(by_skip))}   cursor: {ms(statistics.median(by_cursor))}"
         )
 
 
