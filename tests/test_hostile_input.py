@@ -7,11 +7,14 @@ Property-based (hypothesis) for the batch validation; hand-written cases for the
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import unicodedata
 
+import jsonschema
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
@@ -50,6 +53,31 @@ def assert_client_error(response, *statuses: int) -> dict:
     body = response.json()
     assert body["error"] and body["error_vi"] and body["code"], body
     return body
+
+
+def _openapi_nullable(node):
+    """OpenAPI 3.0's `nullable: true` as JSON Schema understands it (a type that also allows null)."""
+    if isinstance(node, list):
+        return [_openapi_nullable(value) for value in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _openapi_nullable(value) for key, value in node.items()}
+    if node.pop("nullable", False) and "type" in node:
+        node["type"] = [node["type"], "null"]
+    return node
+
+
+@functools.cache
+def documented_batch_response(status_code: int) -> jsonschema.Validator:
+    """A validator for the batch endpoint's response body at `status_code`, from the published schema."""
+    openapi = _openapi_nullable(SchemaGenerator().get_schema(request=None, public=True))
+    schema = openapi["paths"][BATCH]["post"]["responses"][str(status_code)]["content"]["application/json"]["schema"]
+    return jsonschema.Draft4Validator({**schema, "components": openapi["components"]})
+
+
+def assert_documented(response) -> None:
+    errors = [error.message for error in documented_batch_response(response.status_code).iter_errors(response.json())]
+    assert errors == [], (response.status_code, errors[:3])
 
 
 def valid_activity(name: str = "Quản lý nhân sự", **overrides) -> dict:
@@ -113,6 +141,7 @@ def test_any_batch_is_a_success_or_a_bilingual_400_and_a_refused_batch_writes_no
     params = {"on_error": "skip"} if skip_invalid else {}
     response = post_raw(client, tenant, json.dumps({"activities": activities}), **params)
     after = rows(tenant)
+    assert_documented(response)  # whatever the answer, it is the one the OpenAPI schema promises
     if response.status_code == 201:
         body = response.json()
         assert after - before == body["records_created"] == len(body["created_ids"])
@@ -133,6 +162,7 @@ def test_any_body_at_all_is_never_a_5xx(tenant_api, body):
     before = rows(tenant)
     response = post_raw(client, tenant, body)
     assert response.status_code < 500, response.content[:300]
+    assert_documented(response)
     if response.status_code != 201:
         assert_client_error(response)
         assert rows(tenant) == before
