@@ -16,7 +16,7 @@ PG_PORT = int(os.environ.get("FAULTS_PG_PORT", "5440"))
 REDIS_PORT = int(os.environ.get("FAULTS_REDIS_PORT", "6390"))
 FAULT_DATABASE = (os.environ.get("TEST_DATABASE_NAME") or "test_verisyntra") + "_faults"
 # Ports for the service processes these tests start (one per test module, so none collide).
-PORTS = {"restart": 8701, "storm": 8702, "redis": 8703, "timeout": 8704, "secrets": 8705, "worker": 8706}
+PORTS = {"restart": 8701, "storm": 8702, "redis": 8703, "timeout": 8704, "scan": 8706}
 
 
 @pytest.fixture(scope="session")

@@ -60,7 +60,7 @@ def test_postgres_crash_mid_scan_ends_with_every_record_exactly_once(private_pos
     )
     worker = ScanWorker(env, name="pg-crash-scan", concurrency=1)
     beat = ScanBeat(env)
-    with Gunicorn(port=PORTS["worker"], env=env) as web:
+    with Gunicorn(port=PORTS["scan"], env=env) as web:
         response = httpx.post(
             web.base_url + "/data-scans",
             json={"tenant_id": tenant["tenant_id"], "activities": activities(RECORDS)},
