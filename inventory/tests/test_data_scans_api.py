@@ -314,3 +314,30 @@ def test_admin_pages_for_tenants_and_processing_activities_render(admin_client):
     assert admin_client.get("/admin/inventory/tenant/").status_code == 200
     assert admin_client.get("/admin/inventory/processingactivity/").status_code == 200
 
+
+
+# --- beat's schedule and the result cleanup ------------------------------------------------------
+
+
+def test_beat_schedules_the_sweep_and_the_result_cleanup():
+    import inventory.tasks  # noqa: F401 - a worker imports it at start-up (autodiscovery)
+    from verisyntra.celery import app as celery_app
+
+    schedule = celery_app.conf.beat_schedule
+    assert schedule["sweep-data-scans"]["task"] == "inventory.sweep_data_scans"
+    assert schedule["sweep-data-scans"]["schedule"] == float(django_settings.DATA_SCAN_SWEEP_SECONDS)
+    assert schedule["celery.backend_cleanup"]["task"] == "celery.backend_cleanup"
+    assert {"inventory.sweep_data_scans", "inventory.process_data_scan"} <= set(celery_app.tasks)
+
+
+def test_result_cleanup_deletes_only_expired_results_in_postgresql():
+    from django_celery_results.models import TaskResult
+
+    from verisyntra.celery import app as celery_app
+
+    TaskResult.objects.create(task_id="old", status="SUCCESS")
+    TaskResult.objects.create(task_id="new", status="SUCCESS")
+    # date_done is auto_now: age the old one with an update; CELERY_RESULT_EXPIRES is one day.
+    TaskResult.objects.filter(task_id="old").update(date_done=timezone.now() - timedelta(days=2))
+    celery_app.tasks["celery.backend_cleanup"]()
+    assert list(TaskResult.objects.using("write").values_list("task_id", flat=True)) == ["new"]
