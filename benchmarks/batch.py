@@ -65,6 +65,54 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
+# --- CPU accounting ---------------------------------------------------------------------------
+# Wall times on a shared machine mostly measure the queue for a core. CPU time consumed by the
+# service (its gunicorn workers and its PostgreSQL backends, read from /proc) barely depends on
+# the load, so it says what a request costs on an idle machine.
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def child_pids(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except OSError:
+        return []
+
+
+class ServiceCpu:
+    """CPU seconds used by the service's gunicorn workers and by its PostgreSQL backends."""
+
+    def __init__(self, gunicorn_pid: int | None):
+        self.gunicorn_pid = gunicorn_pid
+
+    def snapshot(self) -> tuple[dict[int, float], dict[int, float]]:
+        from django.db import connections
+
+        web = {pid: process_cpu_seconds(pid) for pid in child_pids(self.gunicorn_pid)} if self.gunicorn_pid else {}
+        with connections["write"].cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name IN ('verisyntra-read', 'verisyntra-write')"
+            )
+            database = {pid: process_cpu_seconds(pid) for (pid,) in cursor.fetchall()}
+        return web, database
+
+    @staticmethod
+    def used(before, after) -> tuple[float, float]:
+        return tuple(sum(cpu - start.get(pid, 0.0) for pid, cpu in end.items()) for start, end in zip(before, after, strict=True))
+
+
 # --- Database and service -------------------------------------------------------------------
 
 
@@ -75,6 +123,11 @@ def setup_django(database_url: str) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    # This process's own connections must not count as the service's in ServiceCpu.
+    for alias in ("read", "write"):
+        settings.DATABASES[alias]["OPTIONS"]["application_name"] = "bench-batch-client"
 
 
 def ensure_database(database_url: str) -> None:
@@ -125,7 +178,7 @@ def gunicorn(database_url: str, port: int):
             if process.poll() is not None or time.monotonic() > deadline:
                 sys.exit(f"gunicorn did not start; see var/bench-batch-{port}.log")
             time.sleep(0.3)
-        yield base_url
+        yield base_url, process.pid
     finally:
         process.terminate()
         try:
@@ -198,21 +251,39 @@ def raw_copy(tenant_id: str, items: list[dict]) -> float:
     return time.perf_counter() - started
 
 
-def phases(tenant_id: str, body: bytes) -> dict[str, float]:
-    """Where a 10,000-record batch spends its time inside the service (same code, in process)."""
+def phases(tenant_id: str, body: bytes) -> dict[str, tuple[float, float, float]]:
+    """Where a 10,000-record batch spends its time inside the service (same code, in process).
+
+    Each phase: (wall seconds, this thread's CPU seconds, this connection's backend CPU seconds).
+    """
     import pydantic_core
+    from django.db import connections
 
     from inventory.services import processing_activities_bulk_insert
     from inventory.validation import activities_validate
 
-    t0 = time.perf_counter()
+    with connections["write"].cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+
+    def mark() -> tuple[float, float, float]:
+        return time.perf_counter(), time.thread_time(), process_cpu_seconds(backend)
+
+    def since(start: tuple[float, float, float], end: tuple[float, float, float]) -> tuple[float, float, float]:
+        return tuple(b - a for a, b in zip(start, end, strict=True))
+
+    m0 = mark()
     items = pydantic_core.from_json(body, allow_inf_nan=False)["activities"]
-    t1 = time.perf_counter()
+    m1 = mark()
     rows = activities_validate(items).rows
-    t2 = time.perf_counter()
+    m2 = mark()
     processing_activities_bulk_insert(tenant=tenant_id, rows=rows)
-    t3 = time.perf_counter()
-    return {"parse JSON (pydantic-core)": t1 - t0, "validate (pydantic TypeAdapter)": t2 - t1, "COPY + commit (FK checks)": t3 - t2}
+    m3 = mark()
+    return {
+        "parse JSON (pydantic-core)": since(m0, m1),
+        "validate (pydantic TypeAdapter)": since(m1, m2),
+        "COPY + commit (FK checks)": since(m2, m3),
+    }
 
 
 def ensure_summary_tenant() -> tuple[str, int]:
@@ -259,7 +330,7 @@ def main() -> None:
     body_1k = json.dumps({"activities": items_1k}).encode()
 
     server = gunicorn(database_url, args.port) if args.base_url is None else _existing(args.base_url)
-    with server as base_url, httpx.Client(headers={"Authorization": f"Token {token}"}, timeout=120) as client:
+    with server as (base_url, gunicorn_pid), httpx.Client(headers={"Authorization": f"Token {token}"}, timeout=120) as client:
         from django.db import connections
 
         with connections["write"].cursor() as cursor:
@@ -272,9 +343,15 @@ def main() -> None:
         http_batch(client, base_url, tenant_id, body_10k)
         times: dict[str, list[float]] = {"http 1k": [], "http 10k": [], "copy 1k": [], "copy 10k": []}
         server_10k: list[float] = []
+        meter = ServiceCpu(gunicorn_pid)
+        cpu: dict[str, list[tuple[float, float]]] = {"http 1k": [], "http 10k": []}
         for _ in range(args.runs):  # interleaved, so load spikes hit every method alike
+            before = meter.snapshot()
             times["http 1k"].append(http_batch(client, base_url, tenant_id, body_1k)[0])
+            cpu["http 1k"].append(meter.used(before, meter.snapshot()))
+            before = meter.snapshot()
             elapsed, data = http_batch(client, base_url, tenant_id, body_10k)
+            cpu["http 10k"].append(meter.used(before, meter.snapshot()))
             times["http 10k"].append(elapsed)
             server_10k.append(data["execution_time_seconds"])
             times["copy 1k"].append(raw_copy(tenant_id, items_1k))
@@ -308,9 +385,18 @@ def main() -> None:
             f"{http_row * 10_000 / median_10k:.0f}x faster than a request per row; "
             f"server-side execution_time_seconds median {statistics.median(server_10k) * 1000:.0f} ms"
         )
-        print("\nInside the service, 10,000 records (in process, best of 3):")
+        if gunicorn_pid is not None:
+            print("\nCPU time one batch request costs the service (median; /proc, 10 ms ticks):")
+            for label in ("http 1k", "http 10k"):
+                web = statistics.median(used[0] for used in cpu[label])
+                database = statistics.median(used[1] for used in cpu[label])
+                print(f"  {label[5:]:>4} rows: gunicorn {ms(web)}  PostgreSQL {ms(database)}  sum {ms(web + database)}")
+        print("\nInside the service, 10,000 records (in process, best of 3; wall, and CPU of this thread / its backend):")
         for phase in phase_runs[0]:
-            print(f"  {phase:40} {ms(min(run[phase] for run in phase_runs))}")
+            wall = min(run[phase][0] for run in phase_runs)
+            python_cpu = min(run[phase][1] for run in phase_runs)
+            backend_cpu = min(run[phase][2] for run in phase_runs)
+            print(f"  {phase:36} wall {ms(wall)}  CPU: Python {ms(python_cpu)}, PostgreSQL {ms(backend_cpu)}")
 
         # The summary is an index-only scan, which the planner picks only while the visibility map
         # is current: vacuum now, as autovacuum would after the inserts above.
@@ -320,15 +406,19 @@ def main() -> None:
         url = f"{base_url}/analytics/compliance-summary"
         for _ in range(20):
             client.get(url, params={"tenant_id": summary_tenant})
+        before = meter.snapshot()
         for _ in range(args.summary_requests):
             started = time.perf_counter()
             response = client.get(url, params={"tenant_id": summary_tenant})
             latencies.append(time.perf_counter() - started)
             assert response.status_code == 200 and response.json()["total_activities"] == summary_rows, response.text[:200]
+        summary_web, summary_database = meter.used(before, meter.snapshot())
         print(
             f"\nGET /analytics/compliance-summary, tenant with {summary_rows:,} activities, {args.summary_requests} sequential requests:"
             f"\n  p50 {ms(percentile(latencies, 50))}  p95 {ms(percentile(latencies, 95))}  p99 {ms(percentile(latencies, 99))}"
             f"  max {ms(max(latencies))}"
+            f"\n  CPU per request: gunicorn {ms(summary_web / args.summary_requests)}"
+            f"  PostgreSQL {ms(summary_database / args.summary_requests)}"
         )
 
         # Deep paging on the same tenant: OFFSET reads every row it skips, the cursor seeks.
@@ -353,7 +443,7 @@ def main() -> None:
 
 @contextmanager
 def _existing(base_url: str):
-    yield base_url.rstrip("/")
+    yield base_url.rstrip("/"), None
 
 
 if __name__ == "__main__":
