@@ -283,9 +283,11 @@ def connection_pools_health() -> dict:
 def replication_status(alias: str, cursor) -> dict:
     """Whether `alias`'s server is a standby and, if so, how far its replay is behind.
 
-    Lag is 0 when everything received has been replayed (an idle primary writes nothing, so
-    "now - last replayed commit" alone would grow forever), else the age of the last replayed
-    commit; null before the standby replayed anything. The place to extend for replica routing.
+    For a replica the router watches, the lag is the replica monitor's (`verisyntra.db.replicas`,
+    measured against the primary's WAL position): the figure that decides whether it serves reads.
+    Otherwise it is 0 when everything received has been replayed (an idle primary writes nothing,
+    so "now - last replayed commit" alone would grow forever), else the age of the last replayed
+    commit; null before the standby replayed anything.
     """
     cursor.execute(
         """
@@ -298,6 +300,9 @@ def replication_status(alias: str, cursor) -> dict:
     in_recovery, lag = cursor.fetchone()
     if not in_recovery:
         return {"in_recovery": False}
+    monitored = {state.alias: state for state in replica_states() if state.is_replica}
+    if alias in monitored and monitored[alias].lag_seconds is not None:
+        lag = monitored[alias].lag_seconds
     return {"in_recovery": True, "replication_lag_seconds": None if lag is None else round(max(lag, 0.0), 3)}
 
 
