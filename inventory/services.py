@@ -6,7 +6,7 @@ import itertools
 import secrets
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ from django.db import DatabaseError, connections, transaction
 from rest_framework.authtoken.models import Token
 
 from inventory.models import DataScan, ProcessingActivity, Tenant, TenantMembership
-from inventory.validation import ActivityRow, ItemError, activities_validate
+from inventory.validation import ActivityRow, ItemError, ValidationResult, activities_normalise, activities_validate
 from verisyntra.db.config import WRITE_ALIAS
 from verisyntra.db.pinning import note_write
 from verisyntra.errors import ApiError
@@ -301,13 +301,14 @@ class _StopOnFirstInvalid:
     reason is kept here (`failed`) for the caller to tell "bad input" from "database trouble".
     """
 
-    def __init__(self, items: Sequence[Any]):
+    def __init__(self, items: Sequence[Any], check: Callable[..., ValidationResult]):
         self.items = items
+        self.check = check
         self.failed = False
 
     def __iter__(self) -> Iterator[ActivityRow]:
         for start in range(0, len(self.items), VALIDATION_BLOCK_ITEMS):
-            result = activities_validate(self.items[start : start + VALIDATION_BLOCK_ITEMS], first_index=start)
+            result = self.check(self.items[start : start + VALIDATION_BLOCK_ITEMS], first_index=start)
             if not result.ok:
                 self.failed = True
                 raise ValueError("invalid activity in batch")
@@ -327,21 +328,26 @@ def invalid_activities_error(errors: list[ItemError]) -> ApiError:
     )
 
 
-def processing_activities_batch_create(*, tenant: Tenant, items: Sequence[Any], skip_invalid: bool = False) -> BatchOutcome:
+def processing_activities_batch_create(
+    *, tenant: Tenant, items: Sequence[Any], skip_invalid: bool = False, type_checked: bool = False
+) -> BatchOutcome:
     """The batch API's write: all items or none (default), or every valid item (`skip_invalid`).
 
     All or nothing: items are validated in blocks while COPY already streams the valid ones; the
     first bad block aborts the COPY and rolls the transaction back, and the whole list is then
     validated to report every bad item (ApiError 400). With `skip_invalid`, the valid items are
-    written and the bad ones reported; if none is valid, that is the same 400.
+    written and the bad ones reported; if none is valid, that is the same 400. `type_checked`
+    says pydantic has already validated the items (`batch_body_validate_json`), so only the
+    remaining checks run.
     """
+    check = activities_normalise if type_checked else activities_validate
     if skip_invalid:
-        result = activities_validate(items)
+        result = check(items)
         if not result.rows:
             raise invalid_activities_error(result.errors)
         ids = processing_activities_bulk_insert(tenant=tenant, rows=result.rows)
         return BatchOutcome(ids=ids, errors=result.errors, records_failed=len(result.failed_indexes))
-    rows = _StopOnFirstInvalid(items)
+    rows = _StopOnFirstInvalid(items, check)
     try:
         ids = processing_activities_bulk_insert(tenant=tenant, rows=rows)
     except DatabaseError:

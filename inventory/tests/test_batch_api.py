@@ -139,6 +139,16 @@ def test_one_bad_item_rejects_the_whole_batch_and_every_bad_item_is_listed(membe
     assert written() == 0
 
 
+def test_a_bad_label_found_after_rows_were_already_streamed_still_writes_nothing(member):
+    # Types are fine, so the body takes the one-pass path and COPY starts; the unknown category in
+    # the third validation block aborts it, and the transaction takes the streamed rows back.
+    items = activities(1_600)
+    items[1_234]["pdpl_category"] = "Category 4: Secret Data"
+    body = assert_bilingual_error(post_batch(member.client(), member.tenant.pk, {"activities": items}), 400, "invalid_activities")
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [(1_234, "pdpl_category")]
+    assert written() == 0
+
+
 def test_on_error_skip_writes_the_valid_items_and_reports_the_rejected_ones(member):
     items = activities(10)
     items[2]["retention_months"] = -1
