@@ -182,3 +182,21 @@ def test_a_token_for_another_tenant_is_refused_without_echoing_it(client, every_
     assert response.status_code in (403, 404)
     assert my_token.key not in response.content.decode()
     assert my_token.key not in logged_text(every_log_record)
+
+
+@db
+@pytest.mark.urls("tests.security_urls")
+def test_a_database_password_appears_neither_in_the_503_nor_in_any_log(client, every_log_record):
+    from health.tests.conftest import dead_port, rebuilt_pool
+
+    tenant, user, token = tenant_create(name="Công ty Mật Khẩu", username="pw-owner")
+    password = f"pw-{secrets.token_hex(12)}"
+    # Both aliases: with `read` alone down, reads fall back to the primary (verisyntra.db.replicas).
+    port = dead_port()
+    with rebuilt_pool(READ_ALIAS, PORT=port, PASSWORD=password), rebuilt_pool(WRITE_ALIAS, PORT=port, PASSWORD=password):
+        response = client.get("/whoami", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 503
+    assert response.json()["code"] == "database_unavailable"
+    assert password not in response.content.decode()
+    assert password not in logged_text(every_log_record)
+    assert token.key not in logged_text(every_log_record)
