@@ -16,8 +16,9 @@ In one run, on the same rows, it prints:
 - a deep page of `GET /analytics/processing-activities` on that tenant, by `skip` and by cursor.
 
 The service runs exactly as deployed (`gunicorn.conf.py`, threaded workers) against its own
-database `bench_verisyntra_api` (DATABASE_URL overrides; the name must start with `bench_`),
-created and migrated when missing. Rows accumulate across runs, as in production.
+database `bench_verisyntra_api` (BENCH_DATABASE_URL overrides; the name must start with `bench_`),
+created and migrated when missing. Each run first deletes the previous runs' batch rows, so every
+run starts from the same table: the 100,000 activities of the summary tenant.
 """
 
 from __future__ import annotations
@@ -286,6 +287,15 @@ def phases(tenant_id: str, body: bytes) -> dict[str, tuple[float, float, float]]
     }
 
 
+def reset_batch_tenant(tenant_id: str) -> None:
+    """Every run starts from the same table: the 100,000-row tenant, none of the previous runs' rows."""
+    from django.db import connections
+
+    with connections["write"].cursor() as cursor:
+        cursor.execute("DELETE FROM inventory_processingactivity WHERE tenant_id = %s", [tenant_id])
+        cursor.execute("VACUUM ANALYZE inventory_processingactivity")
+
+
 def ensure_summary_tenant() -> tuple[str, int]:
     """A tenant with 100,000 activities (written once, by COPY), vacuumed like autovacuum would."""
     from django.db import connections
@@ -322,6 +332,7 @@ def main() -> None:
     setup_django(database_url)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     tenant_id, token = tenant_with_token("bench-batch")
+    reset_batch_tenant(tenant_id)
     summary_tenant, summary_rows = ensure_summary_tenant()
 
     items_10k = [activity(i) for i in range(10_000)]
