@@ -40,9 +40,9 @@ DESIGN = ServiceConfig("design", "read 20+10 / write 50+20 (design)", write_pool
 # request keeps the read connection of its authentication while it queues for the write pool.
 RECOMMENDED = ServiceConfig(
     "recommended",
-    "read 20+60 / write 2+0 (recommended)",
+    "read 20+60 / write 4+0 (recommended)",
     read_pool=(20, 60),
-    write_pool=(2, 0),
+    write_pool=(4, 0),
 )
 SWEEP_SIZES = (2, 4, 8, 16)
 CONFIGS: dict[str, ServiceConfig] = {
@@ -56,7 +56,7 @@ CONFIGS: dict[str, ServiceConfig] = {
     "design-2p": replace(DESIGN, name="design-2p", label="read 20+10 / write 50+20, 2 processes", web_processes=2),
     # Two processes share the server's cores: half the write pool each, so the total stays the same.
     "recommended-2p": replace(
-        RECOMMENDED, name="recommended-2p", label="read 20+60 / write 1+0, 2 processes", write_pool=(1, 0), web_processes=2
+        RECOMMENDED, name="recommended-2p", label="read 20+60 / write 2+0, 2 processes", write_pool=(2, 0), web_processes=2
     ),
 }
 
