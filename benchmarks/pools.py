@@ -63,8 +63,8 @@ CONFIGS: dict[str, ServiceConfig] = {
 READERS = 5
 BATCH_ROWS = 2000
 SCAN_ROWS = 10_000
-SWEEP_WRITERS = (0, 2, 10, 30, 60)
-SWEEP_WRITERS_2P = (0, 2, 30)
+SWEEP_WRITERS = (0, 2, 30, 60)
+SWEEP_WRITERS_2P = (0, 30)
 
 
 def design_workloads(scans: bool) -> list[Workload]:
@@ -82,7 +82,7 @@ def sweep_workloads(writers: tuple[int, ...]) -> list[Workload]:
 
 def plan(scans: bool, quick: bool) -> list[tuple[ServiceConfig, list[Workload]]]:
     sweep = (0, 2, 30) if quick else SWEEP_WRITERS
-    sweep_2p = (0, 30) if quick else SWEEP_WRITERS_2P
+    sweep_2p = SWEEP_WRITERS_2P
     with_design = {"shared", "design", "recommended"}
     steps = []
     for name, config in CONFIGS.items():
