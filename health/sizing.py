@@ -21,6 +21,7 @@ from django.conf import settings
 
 from verisyntra.db.config import READ_ALIAS, WRITE_ALIAS
 from verisyntra.db.pools import pool_statistics
+from verisyntra.db.sizing import measured_advice
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 # "Far above" the core-count rule: more than this many times the connections the server can run at once.
@@ -172,6 +173,17 @@ def sizing(write_host: str) -> Sizing:
                 f"khoảng WRITE_POOL_SIZE + WRITE_POOL_MAX_OVERFLOW = {suggested}, làm điểm xuất phát để đo), "
                 "để các yêu cầu dư chờ ngắn và có thứ tự trong pool thay vì bên trong máy chủ, "
                 "hoặc chạy ít tiến trình hơn.",
+            )
+        )
+    if cores:
+        # What `python -m benchmarks.pools` measured on this stack (verisyntra/db/sizing.py, docs/benchmarks.md).
+        advice.extend(
+            measured_advice(
+                server_cores=cores,
+                web_processes=web,
+                web_threads=threads,
+                read_capacity=read.capacity,
+                write_capacity=write.capacity,
             )
         )
     return Sizing(
