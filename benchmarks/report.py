@@ -297,11 +297,17 @@ def charts(report: dict, out: Path, recommended: str) -> None:
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(8, 5))
+    colours = {"shared": "tab:blue", "design": "tab:orange", recommended: "tab:green"}
     for run in _runs(report):
+        # The three configurations the design's table compares; the rest are in results.json.
+        if run["config"] not in colours:
+            continue
         if run["workload"]["readers"] == 5 and run["workload"]["writers"] == 2 and run.get("dashboard_latencies_ms"):
             values = run["dashboard_latencies_ms"]
             ys = [(i + 1) / len(values) for i in range(len(values))]
-            ax.plot(values, ys, label=f"{run['config']} ({run['workload']['name']})")
+            style = "-" if run["workload"]["name"].startswith("sweep") else "--"
+            kind = "2 batch writers" if style == "-" else "2 scans"
+            ax.plot(values, ys, style, color=colours[run["config"]], label=f"{run['config_label']}, {kind}")
     ax.set_xscale("log")
     ax.set_xlabel("dashboard latency (ms, log scale)")
     ax.set_ylabel("fraction of requests at or below")
