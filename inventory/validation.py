@@ -69,8 +69,10 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX)]
 ListItem = Annotated[str, StringConstraints(min_length=1, max_length=LIST_ITEM_MAX)]
 OptionalList = Annotated[list[ListItem], Field(max_length=LIST_MAX)]
 
-# In a row's texts joined by NUL: an empty or whitespace-only one.
-_BLANK_TEXT = re.compile(r"(?:^|\x00)\s*(?:\x00|\Z)")
+# In a row's texts joined by NUL, a text that starts with whitespace: the only kind that can be
+# blank (pydantic already refused empty ones). A literal-prefixed pattern, so `re` scans for the
+# NUL with a fast search; a full "blank text" pattern costs four times as much per row.
+_LEADING_SPACE = re.compile(r"\x00\s")
 
 
 class ActivityIn(TypedDict):
@@ -233,7 +235,7 @@ def _normalise(item: dict[str, Any], index: int, result: ValidationResult) -> No
     # One join and two scans per row in the common case; field by field only when one trips.
     texts = (row["activity_name"], *row["data_fields"], *row["data_subjects"], *row["recipients"])
     joined = "\x00".join(texts)
-    if joined.count("\x00") != len(texts) - 1 or "\x00" in row["purpose"] or _BLANK_TEXT.search(joined):
+    if joined.count("\x00") != len(texts) - 1 or "\x00" in row["purpose"] or joined[:1].isspace() or _LEADING_SPACE.search(joined):
         result.errors.extend(_text_errors(row, index))
     if len(result.errors) == errors_before:
         result.rows.append(row)
