@@ -24,6 +24,7 @@ from django.db import DatabaseError, connections
 from health import status as st
 from verisyntra.checks import process_count
 from verisyntra.db.config import POOLED_ALIASES, READ_ALIASES
+from verisyntra.db.direct import direct_connection
 from verisyntra.db.pools import PoolExhausted, PoolStatistics, pool_statistics
 from verisyntra.db.replicas import replica_report, replica_states
 
@@ -48,17 +49,7 @@ def first_line(exc: BaseException) -> str:
 @contextmanager
 def server_connection(alias: str) -> Iterator[psycopg2.extensions.connection]:
     """A short-lived, unpooled, autocommit connection to `alias`'s server and database."""
-    params = settings.DATABASES[alias]
-    conn = psycopg2.connect(
-        host=params.get("HOST") or None,
-        port=params.get("PORT") or None,
-        user=params.get("USER") or None,
-        password=params.get("PASSWORD") or None,
-        dbname=params.get("NAME") or "postgres",
-        connect_timeout=SERVER_CONNECT_TIMEOUT,
-        application_name=HEALTH_APPLICATION_NAME,
-    )
-    conn.autocommit = True
+    conn = direct_connection(alias, application_name=HEALTH_APPLICATION_NAME, connect_timeout=SERVER_CONNECT_TIMEOUT)
     try:
         yield conn
     finally:

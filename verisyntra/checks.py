@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 
 from verisyntra.db.config import POOL_KEYS, POOLED_ALIASES
+from verisyntra.db.direct import direct_connection
 
 
 @register("pools")
@@ -56,16 +57,7 @@ def server_key(alias: str) -> tuple[str, str]:
 
 def read_server_limits(alias: str) -> tuple[int, int]:
     """(max_connections, superuser_reserved_connections) of `alias`'s server, on a throwaway connection."""
-    config = settings.DATABASES[alias]
-    conn = psycopg2.connect(
-        host=config.get("HOST") or None,
-        port=config.get("PORT") or None,
-        user=config.get("USER") or None,
-        password=config.get("PASSWORD") or None,
-        dbname=config.get("NAME") or "postgres",
-        connect_timeout=3,
-        application_name="verisyntra-check",
-    )
+    conn = direct_connection(alias, application_name="verisyntra-check")
     try:
         with conn.cursor() as cursor:
             cursor.execute("SELECT current_setting('max_connections')::int, current_setting('superuser_reserved_connections')::int")

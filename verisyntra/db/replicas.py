@@ -39,6 +39,7 @@ from django.db import connections
 
 from verisyntra.db import pools
 from verisyntra.db.config import READ_ALIASES, WRITE_ALIAS
+from verisyntra.db.direct import direct_connection
 
 logger = logging.getLogger(__name__)
 
@@ -134,19 +135,12 @@ def probed_aliases() -> tuple[str, ...]:
 
 
 def _connect(alias: str):
-    params = connections[alias].settings_dict
-    conn = psycopg2.connect(
-        host=params.get("HOST") or None,
-        port=params.get("PORT") or None,
-        user=params.get("USER") or None,
-        password=params.get("PASSWORD") or None,
-        dbname=params.get("NAME") or "postgres",
-        connect_timeout=PROBE_CONNECT_TIMEOUT,
+    return direct_connection(
+        alias,
         application_name=PROBE_APPLICATION_NAME,
-        options=f"-c statement_timeout={PROBE_STATEMENT_TIMEOUT_MS}",
+        connect_timeout=PROBE_CONNECT_TIMEOUT,
+        statement_timeout_ms=PROBE_STATEMENT_TIMEOUT_MS,
     )
-    conn.autocommit = True
-    return conn
 
 
 def _first_line(exc: BaseException) -> str:
