@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from inventory.services import processing_activities_batch_create
 from inventory.tenancy import TenantScopedMixin
 from inventory.validation import MAX_BATCH_ITEMS, MIN_BATCH_ITEMS, activity_item_json_schema, batch_body_validate_json
+from verisyntra.db.pools import release_read_connections
 from verisyntra.errors import ApiError
 from verisyntra.openapi import COMMON_ERROR_STATUSES, error_responses
 
@@ -197,6 +198,7 @@ class ProcessingActivityBatchView(TenantScopedMixin, APIView):
         tenant = self.tenant  # 400/403 before the body is read
         skip_invalid = on_error_mode(request)
         items, type_checked = batch_items_from_request(request)
+        release_read_connections()  # the reads are done: don't hold the read pool while queueing for a write connection
         outcome = processing_activities_batch_create(tenant=tenant, items=items, skip_invalid=skip_invalid, type_checked=type_checked)
         seconds = round(time.perf_counter() - started, 4)
         created = len(outcome.ids)

@@ -28,6 +28,7 @@ from inventory.scan_selectors import data_scan_of_tenant, data_scans_of_tenant
 from inventory.scan_services import data_scan_submit
 from inventory.tenancy import TENANT_PARAM, TenantScopedMixin
 from inventory.validation import activities_validate, activity_item_json_schema
+from verisyntra.db.pools import release_read_connections
 from verisyntra.errors import ApiError, request_too_large_body
 from verisyntra.openapi import COMMON_ERROR_STATUSES, error_responses
 
@@ -208,6 +209,7 @@ class DataScanCollectionView(TenantScopedMixin, APIView):
                 errors=errors[:MAX_LISTED_ERRORS],
                 errors_total=len(errors),
             )
+        release_read_connections()  # the reads are done: don't hold the read pool while queueing for a write connection
         scan = data_scan_submit(tenant=tenant, rows=result.rows)
         body = {
             "scan_id": str(scan.pk),

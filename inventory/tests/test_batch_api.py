@@ -273,3 +273,28 @@ def test_the_tenant_is_checked_before_the_body_is_even_parsed(outsider, member):
     # A stranger learns nothing about the body rules of a tenant they cannot write to.
     response = post_batch(outsider.client(), member.tenant.pk, b"not json")
     assert_bilingual_error(response, 403, "tenant_access_denied")
+
+
+def test_batch_hands_its_read_connection_back_before_taking_a_write_one(member):
+    """A writer must not hold a read connection while it queues for the write pool (pool-sizing benchmark)."""
+    from django.db import connections
+
+    from verisyntra.db import pools
+
+    # The test client keeps connections open across requests: start from empty pools' view.
+    for alias in ("read", "write"):
+        connections[alias].close()
+    read_in_use_at_write_checkout: list[int] = []
+
+    def observe(alias: str, waited: float) -> None:
+        if alias == "write":
+            read_in_use_at_write_checkout.append(pools.pool_statistics("read").checked_out)
+
+    pools.checkout_observers.append(observe)
+    try:
+        response = post_batch(APIClient(HTTP_AUTHORIZATION=f"Token {member.token}"), member.tenant.pk, {"activities": activities(3)})
+    finally:
+        pools.checkout_observers.remove(observe)
+    assert response.status_code == 201, response.content[:300]
+    assert read_in_use_at_write_checkout, "the batch never checked out a write connection"
+    assert read_in_use_at_write_checkout[0] == 0

@@ -24,7 +24,7 @@ from django.db import connections
 from sqlalchemy import event
 from sqlalchemy.pool import Pool, QueuePool
 
-from verisyntra.db.config import POOLED_ALIASES
+from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +160,22 @@ def _after_fork_in_child() -> None:
             connection.savepoint_ids = []
             connection.atomic_blocks = []
             connection.closed_in_transaction = False
+
+
+def release_read_connections() -> None:
+    """Hand this thread's read connections back to their pools now, before it waits for a write one.
+
+    A writing request reads first (token, tenant membership) and would otherwise keep that read
+    connection until the response, also while it queues for the write pool: under many writers
+    the read pool empties and dashboards wait for it (docs/benchmarks.md, pool sizing). A later
+    read in the same request simply checks a connection out again.
+    """
+    for alias in POOLED_ALIASES:
+        if alias == WRITE_ALIAS:
+            continue
+        connection = connections[alias]
+        if connection.connection is not None and not connection.in_atomic_block:
+            connection.close()
 
 
 _installed = False
