@@ -33,9 +33,10 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
+
+from benchmarks import dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/bench_verisyntra_api"
@@ -132,19 +133,8 @@ def setup_django(database_url: str) -> None:
 
 
 def ensure_database(database_url: str) -> None:
-    import psycopg2
-
-    url = urlsplit(database_url)
-    name = url.path.lstrip("/")
-    if not name.startswith("bench_"):
-        sys.exit(f"REFUSING: the benchmark database must be named bench_*, got {name!r}")
-    admin = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username or "postgres", dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
+    """The benchmark database (bench_* only), created when missing, then migrated."""
+    dataset.ensure_database(database_url)
     env = {**os.environ, "DATABASE_URL": database_url}
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
 

@@ -23,12 +23,16 @@ def readme_variables() -> set[str]:
     return set(re.findall(r"^\| `([A-Z_]+)` \|", section, flags=re.MULTILINE))
 
 
+# os.environ.get("X"), environ["X"], env_int(os.environ, "X", ...), env_bool("X") and the like.
+ENV_LOOKUP = r"""(?:environ(?:\.get)?\(|env_\w+\((?:os\.environ|environ), |env_\w+\()["']([A-Z][A-Z0-9_]+)["']"""
+
+
 def variables_read_by_code() -> set[str]:
     """Names the code reads from the environment, including the READ_/WRITE_POOL_* family."""
     names: set[str] = set()
     for path in [ROOT / "verisyntra" / "settings.py", ROOT / "verisyntra" / "db" / "config.py", ROOT / "gunicorn.conf.py"]:
         source = path.read_text()
-        names |= set(re.findall(r"""(?:environ(?:\.get)?\(|env_\w+\((?:os\.environ|environ), |env_\w+\()["']([A-Z][A-Z0-9_]+)["']""", source))
+        names |= set(re.findall(ENV_LOOKUP, source))
     for alias in POOL_DEFAULTS:
         for suffix in ("SIZE", "MAX_OVERFLOW", "TIMEOUT", "RECYCLE", "STATEMENT_TIMEOUT_MS"):
             names.add(f"{alias.upper()}_POOL_{suffix}" if suffix != "STATEMENT_TIMEOUT_MS" else f"{alias.upper()}_{suffix}")
