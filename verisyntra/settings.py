@@ -58,7 +58,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Path and requested tenant of the current request, for the pool-exhaustion audit log.
     "health.audit.AuditRequestContextMiddleware",
-    # Outermost of ours: maps pool exhaustion and database outages anywhere below to a bilingual 503.
+    # Maps pool exhaustion and database outages in views to a bilingual 503 (handler500 covers middleware).
     "verisyntra.errors.DatabaseUnavailableMiddleware",
     # Pins the rest of a request to the primary after its first write (read-your-writes).
     "verisyntra.db.pinning.PinPrimaryAfterWriteMiddleware",
