@@ -243,24 +243,12 @@ def worker_pass(tenant, rows, chunk_size: int) -> tuple[float, float]:
 
 def stored_scan(tenant, rows, chunk_size: int):
     """A scan and its chunks, as data_scan_submit stores them, but not sent to the broker."""
-    from django.db import transaction
+    from inventory.models import DataScan
+    from inventory.scan_services import data_scan_store
 
-    from inventory.models import DataScan, DataScanChunk
-
-    with transaction.atomic(using="write"):
-        scan = DataScan.objects.create(tenant=tenant, records_total=len(rows), status="processing")
-        DataScanChunk.objects.bulk_create(
-            [
-                DataScanChunk(
-                    data_scan=scan,
-                    chunk_index=n,
-                    first_record_index=start,
-                    record_count=len(rows[start : start + chunk_size]),
-                    records=list(rows[start : start + chunk_size]),
-                )
-                for n, start in enumerate(range(0, len(rows), chunk_size))
-            ]
-        )
+    scan = data_scan_store(tenant=tenant, rows=rows, chunk_size=chunk_size)
+    DataScan.objects.filter(pk=scan.pk).update(status="processing")
+    scan.status = "processing"
     return scan
 
 

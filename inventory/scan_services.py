@@ -85,10 +85,21 @@ def data_scan_submit(*, tenant: Tenant, rows: Sequence[ActivityRow], chunk_size:
     (inventory.validation.activities_validate). If the broker is down, the scan stays `pending`
     and the beat sweep dispatches it later.
     """
-    chunk_size = chunk_size or settings.DATA_SCAN_CHUNK_SIZE
     task_id = str(uuid.uuid4())
     with transaction.atomic(using=WRITE_ALIAS):
-        scan = DataScan.objects.create(tenant=tenant, records_total=len(rows), celery_task_id=task_id)
+        scan = data_scan_store(tenant=tenant, rows=rows, chunk_size=chunk_size, celery_task_id=task_id)
+        # Only after commit: a worker must find the scan and its records when the message arrives.
+        transaction.on_commit(partial(data_scan_dispatch, scan_id=scan.pk, task_id=task_id), using=WRITE_ALIAS)
+    return scan
+
+
+def data_scan_store(
+    *, tenant: Tenant, rows: Sequence[ActivityRow], chunk_size: int | None = None, celery_task_id: str = ""
+) -> DataScan:
+    """Create a pending scan and its record chunks on the write alias, without enqueueing it."""
+    chunk_size = chunk_size or settings.DATA_SCAN_CHUNK_SIZE
+    with transaction.atomic(using=WRITE_ALIAS):
+        scan = DataScan.objects.create(tenant=tenant, records_total=len(rows), celery_task_id=celery_task_id)
         DataScanChunk.objects.bulk_create(
             [
                 DataScanChunk(
@@ -101,8 +112,6 @@ def data_scan_submit(*, tenant: Tenant, rows: Sequence[ActivityRow], chunk_size:
                 for number, start in enumerate(range(0, len(rows), chunk_size))
             ]
         )
-        # Only after commit: a worker must find the scan and its records when the message arrives.
-        transaction.on_commit(partial(data_scan_dispatch, scan_id=scan.pk, task_id=task_id), using=WRITE_ALIAS)
     return scan
 
 
