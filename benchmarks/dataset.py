@@ -57,11 +57,16 @@ def ensure_database(database_url: str) -> None:
     name = urlsplit(database_url).path.lstrip("/")
     if not name.startswith("bench_"):
         sys.exit(f"REFUSING: the benchmark database must be named bench_*, got {name!r}")
-    with connect(database_url, "postgres") as admin, admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    admin.close()
+    # Not `with connect(...)`: psycopg2 2.9 opens a transaction block there even in autocommit
+    # mode, and CREATE DATABASE refuses to run inside one.
+    admin = connect(database_url, "postgres")
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        admin.close()
 
 
 # One interpreter for migrate and every `create_tenant` (each manage.py start costs seconds here).
