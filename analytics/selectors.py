@@ -1,7 +1,8 @@
 """Reads for the dashboards. Every function takes a queryset already scoped to one tenant.
 
-The views pass `TenantScopedMixin.scope(ProcessingActivity.objects.all())`, so the tenant filter
-comes from the one tenant-scoping mechanism and a selector cannot forget it. The querysets carry
+The views pass `TenantScopedMixin.scope(...)` of the model they read (`ActivityCount` for the
+summary, `ProcessingActivity` for the list), so the tenant filter comes from the one
+tenant-scoping mechanism and a selector cannot forget it. The querysets carry
 no alias: the router sends them to the read pool.
 """
 
@@ -14,10 +15,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import BooleanField, Count, QuerySet
+from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
-from inventory.models import LEGAL_BASIS_VI, PDPL_CATEGORY_VI, LegalBasis, PdplCategory, ProcessingActivity
+from inventory.models import LEGAL_BASIS_VI, PDPL_CATEGORY_VI, ActivityCount, LegalBasis, PdplCategory, ProcessingActivity
 
 UNSTATED_LEGAL_BASIS = ("", "Not stated", "Chưa xác định")
 CROSS_BORDER_LABELS = {
@@ -26,15 +27,16 @@ CROSS_BORDER_LABELS = {
 }
 
 
-def compliance_summary(*, activities: QuerySet[ProcessingActivity]) -> dict[str, Any]:
-    """Counts by PDPL category, legal basis and cross-border transfer: one query, whatever the size.
+def compliance_summary(*, counts: QuerySet[ActivityCount]) -> dict[str, Any]:
+    """Counts by PDPL category, legal basis and cross-border transfer, from the tenant's rollup.
 
-    One GROUP BY over the three columns (at most 3 x 7 x 2 groups) answered by an index-only scan
-    of `activity_tenant_summary`; the three breakdowns and the total are folded from it in Python.
-    Every category, legal basis and both transfer values are listed, with 0 where there is none,
-    so a dashboard's shape does not depend on the data.
+    `ActivityCount` holds at most 3 x 7 x 2 rows per tenant, kept by the database in the same
+    transaction as the activities (inventory migration 0006), so the cost does not grow with the
+    tenant. The three breakdowns and the total are folded from it in Python. Every category,
+    legal basis and both transfer values are listed, with 0 where there is none, so a
+    dashboard's shape does not depend on the data.
     """
-    groups = activities.order_by().values_list("pdpl_category", "legal_basis", "cross_border_transfer").annotate(count=Count("*"))
+    groups = counts.filter(activities__gt=0).values_list("pdpl_category", "legal_basis", "cross_border_transfer", "activities")
     by_category = dict.fromkeys(PdplCategory.values, 0)
     by_basis = dict.fromkeys(["", *LegalBasis.values], 0)
     by_transfer = {True: 0, False: 0}

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics.selectors import ActivityCursor, compliance_summary, processing_activities_page
-from inventory.models import PDPL_CATEGORY_VI, PdplCategory, ProcessingActivity
+from inventory.models import PDPL_CATEGORY_VI, ActivityCount, PdplCategory, ProcessingActivity
 from inventory.tenancy import TenantScopedMixin
 from verisyntra.errors import ApiError
 from verisyntra.openapi import COMMON_ERROR_STATUSES, error_responses
@@ -126,7 +126,7 @@ class ComplianceSummaryView(TenantScopedMixin, APIView):
         tags=["Analytics"],
     )
     def get(self, request: Request) -> Response:
-        summary = compliance_summary(activities=self.scope(ProcessingActivity.objects.all()))
+        summary = compliance_summary(counts=self.scope(ActivityCount.objects.all()))
         return Response({"tenant_id": str(self.tenant.pk), **summary})
 
 
