@@ -4,7 +4,9 @@ import os
 import shutil
 import tempfile
 
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# WEB_CONCURRENCY processes; scripts/dev starts a second server for the write group with
+# --workers $WEB_WRITE_CONCURRENCY (verisyntra/settings.py).
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 threads = int(os.environ.get("WEB_THREADS", "8"))
 worker_class = "gthread"
 bind = os.environ.get("BIND", "127.0.0.1:8000")

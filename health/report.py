@@ -132,7 +132,9 @@ def build_pool_report(leak_threshold_seconds: float) -> dict:
         "status_vi": st.STATUS_VI[overall],
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "processes": {
-            "web": settings.WEB_CONCURRENCY,
+            "web": settings.WEB_PROCESSES,
+            "web_read": settings.WEB_CONCURRENCY,
+            "web_write": settings.WEB_WRITE_CONCURRENCY,
             "web_threads": settings.WEB_THREADS,
             "celery_workers": settings.CELERY_WORKER_CONCURRENCY,
         },

@@ -101,7 +101,7 @@ class Sizing:
 def sizing(write_host: str) -> Sizing:
     """The design's guidance and the core-count rule for the configured pools and process counts."""
     read, write = pool_statistics(READ_ALIAS), pool_statistics(WRITE_ALIAS)
-    web, threads, workers = settings.WEB_CONCURRENCY, settings.WEB_THREADS, settings.CELERY_WORKER_CONCURRENCY
+    web, threads, workers = settings.WEB_PROCESSES, settings.WEB_THREADS, settings.CELERY_WORKER_CONCURRENCY
     cores, cores_source = server_cores(write_host)
     spindles = settings.DATABASE_SERVER_SPINDLES
     rule = 2 * cores + spindles if cores else None
@@ -180,8 +180,10 @@ def sizing(write_host: str) -> Sizing:
         advice.extend(
             measured_advice(
                 server_cores=cores,
-                web_processes=web,
+                # Heavy writes run in the write group when nginx splits the traffic, else in every web process.
+                web_processes=settings.WEB_WRITE_CONCURRENCY or web,
                 web_threads=threads,
+                split=settings.WEB_WRITE_CONCURRENCY > 0,
                 read_capacity=read.capacity,
                 write_capacity=write.capacity,
             )

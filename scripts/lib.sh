@@ -150,9 +150,24 @@ ensure_redis() {
   wait_for "$host" "$port" 15 || die "Redis did not start listening on $host:$port"
 }
 
+ensure_nginx() {  # the front of scripts/dev and of the routing test (deploy/nginx.conf.template)
+  [ -x /usr/sbin/nginx ] && case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin";; esac
+  command -v nginx >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    die "nginx is not installed: apt-get install nginx-light (or any nginx >= 1.18 on PATH)"
+  fi
+  say "installing nginx (apt-get install nginx-light)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q nginx-light >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q nginx-light >/dev/null 2>&1; } \
+    || die "apt-get install nginx-light failed"
+  command -v nginx >/dev/null 2>&1 || die "nginx installed but not on PATH"
+}
+
 ensure_services() {
   ensure_postgres
   ensure_max_connections
   ensure_database
   ensure_redis
+  ensure_nginx
 }

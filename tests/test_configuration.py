@@ -10,7 +10,7 @@ import yaml
 from verisyntra.db.config import POOL_DEFAULTS, build_databases
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "web-write", "worker", "beat")
 
 
 def compose() -> dict:
@@ -41,7 +41,7 @@ def variables_read_by_code() -> set[str]:
 
 def test_compose_has_the_services_with_health_checks():
     services = compose()["services"]
-    assert {"postgres", "redis", *APP_SERVICES} <= set(services)
+    assert {"postgres", "redis", "proxy", *APP_SERVICES} <= set(services)
     for name, service in services.items():
         assert "healthcheck" in service, f"{name} has no health check"
     assert services["postgres"]["image"].startswith("postgres:15")

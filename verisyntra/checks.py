@@ -47,7 +47,7 @@ def pool_options_check(app_configs=None, **kwargs):
 
 def process_count() -> int:
     """Processes that each hold their own pools: web (gunicorn) workers plus Celery worker processes."""
-    return settings.WEB_CONCURRENCY + settings.CELERY_WORKER_CONCURRENCY
+    return settings.WEB_PROCESSES + settings.CELERY_WORKER_CONCURRENCY
 
 
 def server_key(alias: str) -> tuple[str, str]:
@@ -96,7 +96,8 @@ def pool_capacity_check(app_configs=None, **kwargs):
             messages.append(
                 Warning(
                     f"Pools {'+'.join(aliases)} can open {capacity} connections per process x {processes} processes "
-                    f"(WEB_CONCURRENCY={settings.WEB_CONCURRENCY} + CELERY_WORKER_CONCURRENCY={settings.CELERY_WORKER_CONCURRENCY}) "
+                    f"(WEB_CONCURRENCY={settings.WEB_CONCURRENCY} + WEB_WRITE_CONCURRENCY={settings.WEB_WRITE_CONCURRENCY}"
+                    f" + CELERY_WORKER_CONCURRENCY={settings.CELERY_WORKER_CONCURRENCY}) "
                     f"= {needed}, but {host}:{port} accepts {available} (max_connections {max_connections} - {reserved} reserved).",
                     hint="Lower READ_/WRITE_POOL_SIZE and *_MAX_OVERFLOW, run fewer processes, raise max_connections, "
                     "or put PgBouncer in front (docs/scaling.md). `manage.py pool_report` shows the live figures.",

@@ -105,7 +105,13 @@ PRIMARY_PIN_SECONDS = env_float(os.environ, "PRIMARY_PIN_SECONDS", 10.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # How many processes share the database: used by the capacity system check and `pool_report`.
-WEB_CONCURRENCY = env_int(os.environ, "WEB_CONCURRENCY", 2)
+# The web service runs as two gunicorn groups behind nginx (deploy/nginx.conf.template): heavy
+# writes (POST /batch, POST /data-scans) in WEB_WRITE_CONCURRENCY processes, everything else in
+# WEB_CONCURRENCY, so a batch being parsed never holds the interpreter lock a dashboard needs.
+# Without nginx (one gunicorn for everything), set WEB_WRITE_CONCURRENCY=0.
+WEB_CONCURRENCY = env_int(os.environ, "WEB_CONCURRENCY", 1)
+WEB_WRITE_CONCURRENCY = env_int(os.environ, "WEB_WRITE_CONCURRENCY", 1)
+WEB_PROCESSES = WEB_CONCURRENCY + WEB_WRITE_CONCURRENCY
 WEB_THREADS = env_int(os.environ, "WEB_THREADS", 8)
 CELERY_WORKER_CONCURRENCY = env_int(os.environ, "CELERY_WORKER_CONCURRENCY", 2)
 

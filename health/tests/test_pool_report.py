@@ -87,12 +87,12 @@ def test_report_shows_configured_pools_headroom_and_the_core_count_rule(settings
     report = json.loads(pool_report("--json"))
     assert [(p["alias"], p["pool_size"], p["max_overflow"]) for p in report["pools"]] == [(READ_ALIAS, 20, 10), (WRITE_ALIAS, 50, 20)]
     [server] = report["servers"]
-    assert server["configured_need"] == (30 + 70) * (settings.WEB_CONCURRENCY + settings.CELERY_WORKER_CONCURRENCY)
+    assert server["configured_need"] == (30 + 70) * (settings.WEB_PROCESSES + settings.CELERY_WORKER_CONCURRENCY)
     assert server["headroom_at_full_load"] == server["available_connections"] - server["configured_need"]
     sizing = report["sizing"]
     assert (sizing["cores"], sizing["cores_source"], sizing["core_rule_connections"]) == (3, "DATABASE_SERVER_CORES", 7)
     # 2 web processes x min(70, 8 threads) + 2 Celery processes x 1 = 18 > 2 x 7: far above.
-    assert sizing["write_usable_total"] == settings.WEB_CONCURRENCY * min(70, settings.WEB_THREADS) + settings.CELERY_WORKER_CONCURRENCY
+    assert sizing["write_usable_total"] == settings.WEB_PROCESSES * min(70, settings.WEB_THREADS) + settings.CELERY_WORKER_CONCURRENCY
     assert sizing["write_far_above_core_rule"] is True
     assert any("only queues the work inside PostgreSQL" in a["en"] for a in sizing["advice"])
     assert any("chỉ khiến công việc xếp hàng bên trong PostgreSQL" in a["vi"] for a in sizing["advice"])

@@ -42,11 +42,29 @@ def recommended_pools(*, server_cores: int, web_processes: int, web_threads: int
 
 
 def measured_advice(
-    *, server_cores: int, web_processes: int, web_threads: int, read_capacity: int, write_capacity: int
+    *, server_cores: int, web_processes: int, web_threads: int, read_capacity: int, write_capacity: int, split: bool = True
 ) -> list[tuple[str, str]]:
-    """(English, Vietnamese) advice for the configured pools, from the benchmark's recommendation."""
+    """(English, Vietnamese) advice for the configured pools, from the benchmark's recommendation.
+
+    `web_processes` are the processes that serve heavy writes: the write group's when nginx splits
+    the traffic (`split`), every web process otherwise.
+    """
     rec = recommended_pools(server_cores=server_cores, web_processes=web_processes, web_threads=web_threads)
     advice: list[tuple[str, str]] = []
+    if not split:
+        advice.append(
+            (
+                f"Measured ({EVIDENCE}): in one process, threads share one interpreter lock, and parsing a large batch "
+                "holds it for tens of milliseconds; with 30 writers, dashboards served by the same processes were 6x "
+                "slower than without writers, against 2.2x when nginx sent the heavy writes to their own processes. "
+                "Run the write group (WEB_WRITE_CONCURRENCY >= 1, deploy/nginx.conf.template).",
+                f"Đã đo ({EVIDENCE}): trong một tiến trình, các luồng dùng chung một khóa trình thông dịch, và việc "
+                "phân tích một lô lớn giữ khóa đó hàng chục mili giây; với 30 tác vụ ghi, bảng điều khiển do cùng các "
+                "tiến trình phục vụ chậm gấp 6 lần so với khi không có tác vụ ghi, so với 2,2 lần khi nginx chuyển các "
+                "tác vụ ghi nặng sang tiến trình riêng. Hãy chạy nhóm ghi (WEB_WRITE_CONCURRENCY >= 1, "
+                "deploy/nginx.conf.template).",
+            )
+        )
     if write_capacity > 2 * rec.write_pool_size:
         advice.append(
             (

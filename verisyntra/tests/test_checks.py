@@ -49,9 +49,10 @@ def test_capacity_warning_when_pools_times_processes_exceed_max_connections():
     databases["write"]["POOL_OPTIONS"] = write_options
     # 2 connections per process: exactly at the limit is fine, one process more is not.
     fits = available // 2
-    with override_settings(DATABASES=databases, WEB_CONCURRENCY=fits, CELERY_WORKER_CONCURRENCY=0):
+    # Read and write web groups both count (WEB_PROCESSES = WEB_CONCURRENCY + WEB_WRITE_CONCURRENCY).
+    with override_settings(DATABASES=databases, WEB_PROCESSES=fits, CELERY_WORKER_CONCURRENCY=0):
         assert pool_capacity_check() == []
-    with override_settings(DATABASES=databases, WEB_CONCURRENCY=fits, CELERY_WORKER_CONCURRENCY=1):
+    with override_settings(DATABASES=databases, WEB_PROCESSES=fits, CELERY_WORKER_CONCURRENCY=1):
         warnings = pool_capacity_check()
     assert [w.id for w in warnings] == ["verisyntra.W001"]
     assert f"= {2 * (fits + 1)}" in warnings[0].msg
