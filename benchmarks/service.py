@@ -1,8 +1,9 @@
-"""Start and stop the real service for one benchmark configuration: gunicorn (+ a Celery worker).
+"""Start and stop the real service for one benchmark configuration: gunicorn (+ nginx, a Celery worker).
 
-The service runs exactly as deployed (`gunicorn.conf.py`, threaded workers), configured only
-through the environment variables the README documents (READ_/WRITE_POOL_*, WEB_CONCURRENCY,
-WEB_THREADS, DATABASE_URL). The only additions are `benchmarks.wsgi` / `benchmarks.celery_app`,
+The service runs exactly as deployed (`gunicorn.conf.py`, threaded workers; for split
+configurations nginx in front of a read and a write group, as scripts/dev runs it), configured
+only through the environment variables the README documents (READ_/WRITE_POOL_*,
+WEB_CONCURRENCY, WEB_WRITE_CONCURRENCY, WEB_THREADS, DATABASE_URL). The only additions are `benchmarks.wsgi` / `benchmarks.celery_app`,
 which record pool checkout waits, and, for the one-pool baseline, `benchmarks.settings_shared`.
 """
 
@@ -19,6 +20,7 @@ import httpx
 import redis
 
 from benchmarks.dataset import ROOT
+from deploy import nginx_conf
 
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV") or ROOT / ".venv") / "bin"
 
@@ -33,6 +35,9 @@ class ServiceConfig:
     write_pool: tuple[int, int] = (50, 20)
     shared: bool = False
     web_processes: int = 1
+    # > 0: the deployed topology of scripts/dev: nginx in front, `web_processes` gunicorn processes
+    # for reads and this many for POST /batch and /data-scans (deploy/nginx.conf.template).
+    write_processes: int = 0
     web_threads: int = 80
     write_timeout: int = 10
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -45,6 +50,7 @@ class ServiceConfig:
             {
                 "BIND": f"127.0.0.1:{port}",
                 "WEB_CONCURRENCY": str(self.web_processes),
+                "WEB_WRITE_CONCURRENCY": str(self.write_processes),
                 "WEB_THREADS": str(self.web_threads),
                 "READ_POOL_SIZE": str(read_size),
                 "READ_POOL_MAX_OVERFLOW": str(read_overflow),
@@ -83,23 +89,46 @@ class Service:
         self.env = config.env(base_env, port, self.wait_dir)
         self.worker = worker
         self.processes: list[subprocess.Popen] = []
+        self.names: list[str] = []
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
+    @property
+    def web_pids(self) -> set[int]:
+        return {process.pid for name, process in zip(self.names, self.processes, strict=True) if name != "celery"}
+
+    @property
+    def worker_pids(self) -> set[int]:
+        return {process.pid for name, process in zip(self.names, self.processes, strict=True) if name == "celery"}
+
+    def _spawn(self, name: str, argv: list[str], **env: str) -> None:
         # The child keeps its own copy of the log's file descriptor; ours can close at once.
         with open(self.run_dir / f"{name}.log", "ab") as log:
             self.processes.append(
-                subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                subprocess.Popen(
+                    argv, cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
             )
+        self.names.append(name)
+
+    def _spawn_web(self) -> None:
+        gunicorn = [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "benchmarks.wsgi:application"]
+        if not self.config.write_processes:
+            self._spawn("gunicorn", gunicorn)
+            return
+        read_bind, write_bind = f"127.0.0.1:{self.port + 1000}", f"127.0.0.1:{self.port + 2000}"
+        self._spawn("gunicorn-read", gunicorn, BIND=read_bind)
+        self._spawn("gunicorn-write", [*gunicorn, "--workers", str(self.config.write_processes)], BIND=write_bind)
+        conf = nginx_conf.render(self.run_dir / "nginx", f"127.0.0.1:{self.port}", read_bind, write_bind)
+        self._spawn("nginx", ["nginx", "-c", str(conf), "-p", str(conf.parent)])
 
     def __enter__(self) -> Service:
         if self.worker:
             # This benchmark's own Redis database: no task of an earlier configuration may be redelivered here.
             redis.Redis.from_url(self.env["CELERY_BROKER_URL"]).flushdb()
-        self._spawn("gunicorn", [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "benchmarks.wsgi:application"])
+        self._spawn_web()
         if self.worker:
             self._spawn(
                 "celery",
@@ -147,7 +176,7 @@ class Service:
             # `celery inspect ping` would start a third interpreter; the worker says "ready" in its log.
             if log.exists() and b"ready" in log.read_bytes():
                 return
-            if self.processes[-1].poll() is not None:
+            if self.processes[self.names.index("celery")].poll() is not None:
                 raise RuntimeError(f"celery worker exited; see {log}")
             time.sleep(0.3)
         raise RuntimeError("celery worker did not become ready")
@@ -155,9 +184,9 @@ class Service:
     def __exit__(self, *exc_info) -> None:
         # Quick shutdown (gunicorn SIGINT, celery SIGQUIT): between runs nothing is in flight, and a
         # graceful stop would wait out keep-alive connections for gunicorn's graceful_timeout.
-        for process, sig in zip(self.processes, (signal.SIGINT, signal.SIGQUIT), strict=False):
+        for name, process in zip(self.names, self.processes, strict=True):
             if process.poll() is None:
-                os.killpg(process.pid, sig)
+                os.killpg(process.pid, signal.SIGQUIT if name in ("celery", "nginx") else signal.SIGINT)
         for process in self.processes:
             try:
                 process.wait(timeout=25)
@@ -165,3 +194,4 @@ class Service:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         self.processes.clear()
+        self.names.clear()
