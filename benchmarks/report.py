@@ -263,19 +263,24 @@ CHARTS = [
 def charts(report: dict, out: Path, recommended: str, baseline: str, design: str) -> None:
     if not _runs(report):
         return
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for config, label in configs(report):
+    # A colour per configuration (more than the default cycle's ten) and the legend beside the plot.
+    fig, ax = plt.subplots(figsize=(12, 5.5))
+    palette = plt.get_cmap("tab20").colors
+    for number, (config, label) in enumerate(configs(report)):
         runs = [r for r in sweep(report, config) if _dash(r) is not None]
         if runs:
             style = "-o" if config in (baseline, design, recommended) else "--."
-            ax.plot([r["workload"]["writers"] for r in runs], [_dash(r) for r in runs], style, label=label)
+            width = 2.5 if config == recommended else 1.2
+            colour = palette[(2 * number) % 20 + (number * 2 >= 20)]
+            xs, ys = [r["workload"]["writers"] for r in runs], [_dash(r) for r in runs]
+            ax.plot(xs, ys, style, label=label, color=colour, linewidth=width)
     ax.set_xlabel("concurrent writers (2,000-row batches)")
     ax.set_ylabel("dashboard p95 (ms, log scale)")
     ax.set_yscale("log")
     ax.set_title("Dashboard p95 with 5 readers, by number of writers")
     ax.grid(True, which="both", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     fig.savefig(out / CHARTS[0][0], dpi=110)
     plt.close(fig)
@@ -411,8 +416,10 @@ def write(report: dict, out: Path, recommended: str, baseline: str, design: str,
 if __name__ == "__main__":
     import sys
 
-    from benchmarks.pools import BASELINE, DESIGN_AFTER, OUT, RECOMMENDED_NAME
+    # Imported under other names: this module's DESIGN_AFTER is the design's own table.
+    from benchmarks import pools
 
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
-    document = OUT.parent / "benchmarks.md" if folder.resolve() == OUT.resolve() else None
-    write(json.loads((folder / "results.json").read_text()), folder, RECOMMENDED_NAME, BASELINE, DESIGN_AFTER, document)
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else pools.OUT
+    document = pools.OUT.parent / "benchmarks.md" if folder.resolve() == pools.OUT.resolve() else None
+    report = json.loads((folder / "results.json").read_text())
+    write(report, folder, pools.RECOMMENDED_NAME, pools.BASELINE, pools.DESIGN_AFTER, document)

@@ -55,12 +55,12 @@ def measured_advice(
         advice.append(
             (
                 f"Measured ({EVIDENCE}): in one process, threads share one interpreter lock, and parsing a large batch "
-                "holds it for tens of milliseconds; with 30 writers, dashboards served by the same processes were 6x "
-                "slower than without writers, against 2.2x when nginx sent the heavy writes to their own processes. "
+                "holds it for tens of milliseconds; with 30 writers, dashboards served by the same processes were 7.8x "
+                "slower than without writers, against 1.9x when nginx sent the heavy writes to their own processes. "
                 "Run the write group (WEB_WRITE_CONCURRENCY >= 1, deploy/nginx.conf.template).",
                 f"Đã đo ({EVIDENCE}): trong một tiến trình, các luồng dùng chung một khóa trình thông dịch, và việc "
                 "phân tích một lô lớn giữ khóa đó hàng chục mili giây; với 30 tác vụ ghi, bảng điều khiển do cùng các "
-                "tiến trình phục vụ chậm gấp 6 lần so với khi không có tác vụ ghi, so với 2,2 lần khi nginx chuyển các "
+                "tiến trình phục vụ chậm gấp 7,8 lần so với khi không có tác vụ ghi, so với 1,9 lần khi nginx chuyển các "
                 "tác vụ ghi nặng sang tiến trình riêng. Hãy chạy nhóm ghi (WEB_WRITE_CONCURRENCY >= 1, "
                 "deploy/nginx.conf.template).",
             )
