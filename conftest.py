@@ -8,11 +8,22 @@ any alias is connected to a database whose name does not start with `test_`.
 
 from __future__ import annotations
 
+import os
+from urllib.parse import urlsplit, urlunsplit
+
 import pytest
+import redis
+from django.conf import settings
 from django.db import connections
 
+from verisyntra.celery import app as celery_app
 from verisyntra.db.config import POOLED_ALIASES
 from verisyntra.db.pools import reset_pools
+
+# The tests' Celery broker: Redis database 15 of the configured broker's server (TEST_CELERY_BROKER_URL
+# overrides). Never the configured one itself: a development worker (scripts/dev) consumes that,
+# and would take the tests' tasks (and a test worker the development ones).
+TEST_BROKER_DATABASE = 15
 
 
 def connected_database_names() -> dict[str, str]:
@@ -32,6 +43,36 @@ def assert_only_test_databases() -> None:
     wrong = non_test_databases(connected_database_names())
     if wrong:
         pytest.exit(f"REFUSING TO RUN: aliases connected to non-test databases: {wrong}", returncode=3)
+
+
+def broker_url_for_tests(configured: str) -> str:
+    explicit = os.environ.get("TEST_CELERY_BROKER_URL")
+    if explicit:
+        return explicit
+    return urlunsplit(urlsplit(configured)._replace(path=f"/{TEST_BROKER_DATABASE}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tests_broker() -> tuple[str, str]:
+    """Point this run, and the workers it starts, at the tests' own broker database, emptied first.
+
+    Yields (the tests' broker URL, the configured one it replaces).
+    """
+    saved = settings.CELERY_BROKER_URL, celery_app.conf.broker_url, os.environ.get("CELERY_BROKER_URL")
+    url = broker_url_for_tests(settings.CELERY_BROKER_URL)
+    if url == settings.CELERY_BROKER_URL:
+        pytest.exit(f"REFUSING TO RUN: the tests' broker {url} is the configured one", returncode=3)
+    settings.CELERY_BROKER_URL = celery_app.conf.broker_url = os.environ["CELERY_BROKER_URL"] = url
+    try:
+        redis.Redis.from_url(url).flushdb()  # tasks left by an interrupted run
+    except redis.RedisError:
+        pass  # Redis down: the tests that need it say so themselves
+    yield url, saved[0]
+    settings.CELERY_BROKER_URL, celery_app.conf.broker_url = saved[0], saved[1]
+    if saved[2] is None:
+        os.environ.pop("CELERY_BROKER_URL", None)
+    else:
+        os.environ["CELERY_BROKER_URL"] = saved[2]
 
 
 @pytest.fixture(scope="session")
