@@ -21,7 +21,9 @@ from tests.faults.servers import Gunicorn, service_environment, wait_until
 
 pytestmark = pytest.mark.slow
 
-RECORDS = 40_000
+# As many as a scan takes, in small chunks: on a quiet machine the worker writes ~40,000 rows/s, and
+# the crash must land while the scan is still running.
+RECORDS = 100_000
 
 
 def scan_state(server, database: str, scan_id: str) -> tuple[str, int, int, int]:
@@ -52,7 +54,7 @@ def test_postgres_crash_mid_scan_ends_with_every_record_exactly_once(private_pos
         DATABASE_CONNECT_TIMEOUT=2,
         WRITE_POOL_SIZE=3,
         READ_POOL_SIZE=2,
-        DATA_SCAN_CHUNK_SIZE=1_000,
+        DATA_SCAN_CHUNK_SIZE=500,
         DATA_SCAN_SWEEP_SECONDS=1,
         DATA_SCAN_DISPATCH_GRACE_SECONDS=1,
         DATA_SCAN_STALL_SECONDS=5,
@@ -72,7 +74,7 @@ def test_postgres_crash_mid_scan_ends_with_every_record_exactly_once(private_pos
         worker.start()
         beat.start()
         try:
-            wait_until(lambda: scan_state(private_postgres, database, scan_id)[1] >= 3_000, 90, "scan under way", interval=0.05)
+            wait_until(lambda: scan_state(private_postgres, database, scan_id)[1] >= 1_000, 90, "scan under way", interval=0.05)
             at_crash = scan_state(private_postgres, database, scan_id)
             fault_began, back_up = private_postgres.restart(down_seconds=3.0, mode="immediate")
             wait_until(lambda: scan_state(private_postgres, database, scan_id)[0] in ("completed", "failed"), 180, "scan finished")

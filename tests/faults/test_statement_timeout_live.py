@@ -1,6 +1,6 @@
 """End to end: READ_STATEMENT_TIMEOUT_MS set in the environment of a real gunicorn stops a runaway
-dashboard query. The runaway is made real by a session that holds an exclusive lock on the
-activities table; dashboards queue behind it until their statement timeout cancels them: a bilingual
+dashboard query. The runaway is made real by a session that holds an exclusive lock on the table
+the compliance summary reads (the activity counts); dashboards queue behind it until their statement timeout cancels them: a bilingual
 504 `query_timeout` after the timeout, not a hang, and normal answers once the lock is gone.
 """
 
@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 from django.db import connections
 
-from inventory.models import PdplCategory, ProcessingActivity
+from inventory.models import ActivityCount, PdplCategory, ProcessingActivity
 from inventory.services import tenant_create
 from tests.faults.conftest import PORTS, service_database_url
 from tests.faults.load import DASHBOARD_PATH, record, save_figures, tally, unexpected_tracebacks
@@ -56,7 +56,8 @@ def test_runaway_dashboards_are_cancelled_by_the_configured_timeout_over_http():
         with Gunicorn(port=PORTS["timeout"], env=env) as web:
             assert httpx.get(web.base_url + DASHBOARD_PATH, params=params, headers=headers, timeout=30).status_code == 200
             with lock_holder.cursor() as cursor:
-                cursor.execute("LOCK TABLE inventory_processingactivity IN ACCESS EXCLUSIVE MODE")  # held until rollback
+                # The table the summary reads (ActivityCount, kept by triggers), held until rollback.
+                cursor.execute(f"LOCK TABLE {ActivityCount._meta.db_table} IN ACCESS EXCLUSIVE MODE")
             offset = web.log_size()
             outcomes = asyncio.run(dashboards(web.base_url, token.key, str(tenant.pk)))
             time.sleep(0.5)
