@@ -397,6 +397,8 @@ def service_environment(*, database_url: str, broker_url: str, **overrides: str 
             "DJANGO_SETTINGS_MODULE": "verisyntra.settings",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            # One gunicorn serves everything here (no nginx split): the capacity checks count it alone.
+            "WEB_WRITE_CONCURRENCY": "0",
         }
     )
     env.update({key: str(value) for key, value in overrides.items()})
