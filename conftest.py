@@ -61,7 +61,10 @@ def tests_broker() -> tuple[str, str]:
     saved = settings.CELERY_BROKER_URL, celery_app.conf.broker_url, os.environ.get("CELERY_BROKER_URL")
     url = broker_url_for_tests(settings.CELERY_BROKER_URL)
     if url == settings.CELERY_BROKER_URL:
-        pytest.exit(f"REFUSING TO RUN: the tests' broker {url} is the configured one", returncode=3)
+        pytest.exit(
+            f"REFUSING TO RUN: the tests' broker {url} is the configured CELERY_BROKER_URL; set TEST_CELERY_BROKER_URL to another one",
+            returncode=3,
+        )
     settings.CELERY_BROKER_URL = celery_app.conf.broker_url = os.environ["CELERY_BROKER_URL"] = url
     try:
         redis.Redis.from_url(url).flushdb()  # tasks left by an interrupted run
