@@ -342,6 +342,13 @@ class Gunicorn(ServiceProcess):
     def log_size(self) -> int:
         return self.log_file.stat().st_size if self.log_file.exists() else 0
 
+    def access_settled(self, since: int, requests: int, timeout: float = 10.0) -> int:
+        """Wait until the access log holds `requests` lines after byte offset `since` (gunicorn writes
+        a line after the response has gone, so a client can be ahead of the log), then return the
+        log's size: an offset that the next requests' lines come after."""
+        wait_until(lambda: len(self.server_times(since=since)) >= requests, timeout, f"{requests} access log lines")
+        return self.log_size()
+
     def _answers(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:

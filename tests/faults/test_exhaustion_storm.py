@@ -81,10 +81,11 @@ def test_storm_of_200_requests_against_pools_of_5_gets_only_successes_and_polite
     headers = {"Authorization": f"Token {token.key}"}
     with Gunicorn(port=PORTS["storm"], env=env) as web:
         # Warm the process (imports, first connections) so the storm measures the pools, not start-up.
+        before_warm_up = web.log_size()
         assert httpx.get(web.base_url + DASHBOARD_PATH, params=params, headers=headers, timeout=30).status_code == 200
-        offset = web.log_size()
+        offset = web.access_settled(since=before_warm_up, requests=1)
         outcomes = asyncio.run(storm(web.base_url, token.key, str(tenant.pk)))
-        time.sleep(0.5)  # the access log line is written after the response
+        web.access_settled(since=offset, requests=sum(1 for o in outcomes if o.status is not None))
         server_times = web.server_times(since=offset)
         after = [httpx.get(web.base_url + DASHBOARD_PATH, params=params, headers=headers, timeout=30).status_code for _ in range(20)]
         pools = httpx.get(web.base_url + "/health/connection-pools", timeout=30).json()

@@ -54,13 +54,14 @@ def test_runaway_dashboards_are_cancelled_by_the_configured_timeout_over_http():
     lock_holder = psycopg2.connect(dbname=connections[WRITE_ALIAS].settings_dict["NAME"], host="127.0.0.1", user="postgres")
     try:
         with Gunicorn(port=PORTS["timeout"], env=env) as web:
+            before_warm_up = web.log_size()
             assert httpx.get(web.base_url + DASHBOARD_PATH, params=params, headers=headers, timeout=30).status_code == 200
+            offset = web.access_settled(since=before_warm_up, requests=1)
             with lock_holder.cursor() as cursor:
                 # The table the summary reads (ActivityCount, kept by triggers), held until rollback.
                 cursor.execute(f"LOCK TABLE {ActivityCount._meta.db_table} IN ACCESS EXCLUSIVE MODE")
-            offset = web.log_size()
             outcomes = asyncio.run(dashboards(web.base_url, token.key, str(tenant.pk)))
-            time.sleep(0.5)
+            web.access_settled(since=offset, requests=len(outcomes))
             server_times = [t for _, path, _, t in web.server_times(since=offset) if path == DASHBOARD_PATH]
             lock_holder.rollback()
             after = httpx.get(web.base_url + DASHBOARD_PATH, params=params, headers=headers, timeout=30)
