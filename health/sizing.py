@@ -21,7 +21,7 @@ from django.conf import settings
 
 from verisyntra.db.config import READ_ALIAS, WRITE_ALIAS
 from verisyntra.db.pools import pool_statistics
-from verisyntra.db.sizing import measured_advice
+from verisyntra.db.sizing import measured_advice, recommended_pools
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 # "Far above" the core-count rule: more than this many times the connections the server can run at once.
@@ -156,23 +156,26 @@ def sizing(write_host: str) -> Sizing:
                 f"kết nối làm việc cùng lúc trên máy chủ này.",
             )
         )
+    # Heavy writes run in the write group when nginx splits the traffic, else in every web process.
+    heavy_writers = settings.WEB_WRITE_CONCURRENCY or web
     if far_above:
-        # What keeps all processes together near the rule: Celery processes take one each, web processes share the rest.
-        suggested = max((rule - workers) // max(web, 1), 1)
+        # The same figure as the measured advice below (one rule, one number): about two write
+        # connections per database core, shared by the processes that serve heavy writes.
+        suggested = recommended_pools(server_cores=cores, web_processes=heavy_writers, web_threads=threads).write_pool_size
         advice.append(
             (
                 f"WARNING: the write pools can run {write_usable} connections at once, far above the ~{rule} the server "
                 "can serve. A write pool larger than the server can run at once only queues the work inside PostgreSQL, "
-                "where it slows every dashboard. Cap the write pool per web process near the rule (here about "
-                f"WRITE_POOL_SIZE + WRITE_POOL_MAX_OVERFLOW = {suggested} as a starting point to benchmark from), "
-                "so surplus requests wait briefly and in order in the pool instead of inside the server, "
-                "or run fewer processes.",
+                f"where it slows every dashboard. Cap the write pool of each process that serves heavy writes "
+                f"({heavy_writers} here) near the rule (about WRITE_POOL_SIZE = {suggested}, WRITE_POOL_MAX_OVERFLOW = 0), "
+                "so surplus requests wait briefly and in order in the pool "
+                "instead of inside the server, or run fewer processes.",
                 f"CẢNH BÁO: các pool ghi có thể chạy {write_usable} kết nối cùng lúc, vượt xa khoảng {rule} mà máy chủ "
                 "phục vụ được. Pool ghi lớn hơn khả năng chạy đồng thời của máy chủ chỉ khiến công việc xếp hàng bên trong "
-                "PostgreSQL, làm chậm mọi bảng điều khiển. Hãy giới hạn pool ghi của mỗi tiến trình web gần quy tắc (ở đây "
-                f"khoảng WRITE_POOL_SIZE + WRITE_POOL_MAX_OVERFLOW = {suggested}, làm điểm xuất phát để đo), "
-                "để các yêu cầu dư chờ ngắn và có thứ tự trong pool thay vì bên trong máy chủ, "
-                "hoặc chạy ít tiến trình hơn.",
+                f"PostgreSQL, làm chậm mọi bảng điều khiển. Hãy giới hạn pool ghi của từng tiến trình phục vụ tác vụ ghi nặng "
+                f"(ở đây {heavy_writers} tiến trình) gần quy tắc (khoảng WRITE_POOL_SIZE = {suggested}, "
+                "WRITE_POOL_MAX_OVERFLOW = 0), để các yêu cầu dư chờ ngắn và có thứ tự trong pool thay vì bên trong "
+                "máy chủ, hoặc chạy ít tiến trình hơn.",
             )
         )
     if cores:
@@ -180,8 +183,7 @@ def sizing(write_host: str) -> Sizing:
         advice.extend(
             measured_advice(
                 server_cores=cores,
-                # Heavy writes run in the write group when nginx splits the traffic, else in every web process.
-                web_processes=settings.WEB_WRITE_CONCURRENCY or web,
+                web_processes=heavy_writers,
                 web_threads=threads,
                 split=settings.WEB_WRITE_CONCURRENCY > 0,
                 read_capacity=read.capacity,

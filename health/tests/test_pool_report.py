@@ -98,6 +98,21 @@ def test_report_shows_configured_pools_headroom_and_the_core_count_rule(settings
     assert any("chỉ khiến công việc xếp hàng bên trong PostgreSQL" in a["vi"] for a in sizing["advice"])
 
 
+@pytest.mark.parametrize(("write_group", "expected_pool"), [(1, 6), (2, 3), (0, None)])
+def test_the_warning_and_the_measured_advice_give_one_write_pool_per_heavy_writer_process(settings, write_group, expected_pool):
+    settings.DATABASE_SERVER_CORES = 3  # about 2 write connections per core: 6, shared by the heavy writers
+    settings.WEB_WRITE_CONCURRENCY = write_group
+    # Unsplit (0): every web process serves heavy writes.
+    expected_pool = expected_pool or max(1, 6 // settings.WEB_PROCESSES)
+    advice = json.loads(pool_report("--json"))["sizing"]["advice"]
+    [warning] = [a for a in advice if a["en"].startswith("WARNING: the write pools")]
+    [measured] = [a for a in advice if "concurrent writers run all at once" in a["en"]]
+    assert f"WRITE_POOL_SIZE = {expected_pool}," in warning["en"] and f"WRITE_POOL_SIZE = {expected_pool}," in warning["vi"]
+    assert f"WRITE_POOL_SIZE={expected_pool} " in measured["en"] and f"WRITE_POOL_SIZE={expected_pool} " in measured["vi"]
+    group = "write-group process(es)" if write_group else "web process(es)"
+    assert group in measured["en"]
+
+
 def test_write_pool_within_the_core_count_rule_is_not_flagged(settings):
     settings.DATABASE_SERVER_CORES = 16  # rule: 33 connections; 18 usable write connections are fine
     report = json.loads(pool_report("--json"))

@@ -66,15 +66,17 @@ def measured_advice(
             )
         )
     if write_capacity > 2 * rec.write_pool_size:
+        writers_en = f"{web_processes} write-group process(es)" if split else f"{web_processes} web process(es)"
+        writers_vi = f"{web_processes} tiến trình nhóm ghi" if split else f"{web_processes} tiến trình web"
         advice.append(
             (
                 f"Measured ({EVIDENCE}): with a write pool of {write_capacity} per process, concurrent writers run all "
-                f"at once and dashboards slow down with them. For a {server_cores}-core database and {web_processes} "
-                f"web process(es), WRITE_POOL_SIZE={rec.write_pool_size} and WRITE_POOL_MAX_OVERFLOW=0 kept "
+                f"at once and dashboards slow down with them. For a {server_cores}-core database and {writers_en}, "
+                f"WRITE_POOL_SIZE={rec.write_pool_size} and WRITE_POOL_MAX_OVERFLOW=0 kept "
                 "dashboards fast at most of the write throughput.",
                 f"Đã đo ({EVIDENCE}): với pool ghi {write_capacity} kết nối mỗi tiến trình, các tác vụ ghi đồng thời "
                 f"chạy cùng lúc và bảng điều khiển chậm theo. Với máy chủ cơ sở dữ liệu {server_cores} lõi và "
-                f"{web_processes} tiến trình web, WRITE_POOL_SIZE={rec.write_pool_size} và WRITE_POOL_MAX_OVERFLOW=0 "
+                f"{writers_vi}, WRITE_POOL_SIZE={rec.write_pool_size} và WRITE_POOL_MAX_OVERFLOW=0 "
                 "giữ bảng điều khiển nhanh mà vẫn giữ phần lớn thông lượng ghi.",
             )
         )
