@@ -10,8 +10,9 @@ A data scan ingests up to DATA_SCAN_MAX_RECORDS processing activities in the bac
 3. `data_scans_sweep` (Celery beat) dispatches scans the broker never accepted and scans that
    stopped making progress.
 
-Nothing can be written twice: chunks are taken with `FOR UPDATE SKIP LOCKED`, and every row
-carries (data_scan, scan_record_index) under a unique constraint with `ON CONFLICT DO NOTHING`.
+Nothing can be written twice: chunks are taken with `FOR UPDATE SKIP LOCKED` (and, once only
+chunks another run holds are left, waited for with `FOR UPDATE`), and every row carries
+(data_scan, scan_record_index) under a unique constraint with `ON CONFLICT DO NOTHING`.
 
 Every query here names the write alias (directly or through an atomic block on it): a scan is a
 sequence of read-modify-write steps on the primary, and a replica's view would be stale.
@@ -155,7 +156,13 @@ def data_scan_process(*, scan_id: uuid.UUID | str, on_progress: Callable[[ScanPr
     while True:
         progress = data_scan_chunk_write(scan=scan)
         if progress is None:
-            break
+            # What is left is held by another run: wait for it. A live run commits its chunk (the
+            # row is gone and this returns None); a run whose worker died leaves its lock only when
+            # its backend goes, and then this run writes the chunk. Either way the scan completes
+            # now, not when the sweep finds it stalled.
+            progress = data_scan_chunk_write(scan=scan, wait=True)
+            if progress is None:
+                break
         if on_progress is not None:
             on_progress(progress)
     return data_scan_complete(scan_id=scan_id)
@@ -218,17 +225,22 @@ def _insert_chunk_sql() -> str:
     """
 
 
-def data_scan_chunk_write(*, scan: DataScan) -> ScanProgress | None:
+def data_scan_chunk_write(*, scan: DataScan, wait: bool = False) -> ScanProgress | None:
     """Write the next unclaimed chunk: rows, chunk deletion and progress in one transaction.
 
     Returns the progress after the chunk, or None when no chunk is left that another run is not
-    already writing.
+    already writing. With `wait`, a chunk another run holds is waited for (at most
+    DATA_SCAN_STALL_SECONDS, then the lock timeout is a transient error the task retries) and
+    written if that run's transaction ends without writing it.
     """
     with transaction.atomic(using=WRITE_ALIAS):
+        if wait:
+            with connections[WRITE_ALIAS].cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = %s", [f"{settings.DATA_SCAN_STALL_SECONDS}s"])
         chunk = (
             DataScanChunk.objects.filter(data_scan_id=scan.pk)
             .order_by("chunk_index")
-            .select_for_update(skip_locked=True)
+            .select_for_update(skip_locked=not wait)
             .only("id", "first_record_index", "record_count")
             .first()
         )

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg2
 import pytest
 from django.conf import settings
 from django.db import connections
 from rest_framework.test import APIClient
 
-from inventory.models import DataScan
+from inventory.models import ActivityCount, DataScan, ProcessingActivity
 from inventory.services import tenant_create
 from tests.faults.servers import FAULTS_DIR, VENV_BIN, CeleryWorker, ServiceProcess, service_environment, wait_until
 
@@ -42,6 +44,52 @@ def activity(i: int, **overrides) -> dict:
 
 def activities(count: int) -> list[dict]:
     return [activity(i) for i in range(count)]
+
+
+# A summary group (ActivityCount row) the scan's early records never fall in.
+HELD_GROUP = {"pdpl_category": "public", "legal_basis": "contract", "cross_border_transfer": False}
+
+
+def activities_held_from(count: int, position: int) -> list[dict]:
+    """Records that fall in HELD_GROUP from `position` on, and never before it.
+
+    With `summary_group_held`, a worker writes every chunk before `position` and then waits at the
+    chunk that starts there (its insert's trigger needs the held row): a scan stopped mid-way at a
+    known point, however fast the machine, instead of a race against the worker.
+    """
+    early = ("Category 2: Basic Personal Data", "sensitive")
+    return [activity(i, pdpl_category=early[i % 2]) if i < position else activity(i, **HELD_GROUP) for i in range(count)]
+
+
+@contextmanager
+def summary_group_held(tenant) -> Iterator[Callable[[], None]]:
+    """Lock the tenant's HELD_GROUP row of the activity counts from another connection; yields the release."""
+    ProcessingActivity.objects.using("write").create(tenant=tenant, activity_name="Nhóm bị giữ", data_fields=["ho_ten"], **HELD_GROUP)
+    db = settings.DATABASES["write"]
+    holder = psycopg2.connect(dbname=db["NAME"], host=db["HOST"], port=db["PORT"], user=db["USER"], application_name="test-group-holder")
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute(
+                f"SELECT 1 FROM {ActivityCount._meta.db_table} WHERE tenant_id = %s AND pdpl_category = %s "
+                "AND legal_basis = %s AND cross_border_transfer = %s FOR UPDATE",
+                [str(tenant.pk), *HELD_GROUP.values()],
+            )
+            assert cursor.rowcount == 1, "the group's row exists (the triggers made it)"
+        yield holder.rollback
+    finally:
+        holder.close()
+
+
+def held_mid_way(scan: DataScan, position: int = 6_000) -> bool:
+    """The scan wrote everything before `position`, and a worker's next chunk waits for the held row."""
+    return scan.records_processed == position and backends_waiting_for_a_lock() == 1
+
+
+def backends_waiting_for_a_lock() -> int:
+    """Sessions of the test database waiting for a lock now (pg_stat_activity)."""
+    with connections["write"].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+        return cursor.fetchone()[0]
 
 
 def tenant_client(name: str, username: str):

@@ -17,10 +17,13 @@ from inventory.models import DataScan, DataScanChunk, ScanStatus
 from inventory.scan_services import data_scan_submit, data_scans_retry
 from inventory.tests.scan_support import (
     activities,
+    activities_held_from,
     activity_counts,
+    held_mid_way,
     scan_row,
     scan_worker_fixture,  # noqa: F401 - the `scan_worker` fixture
     start_beat,
+    summary_group_held,
     tenant_client,
     wait_for_scan,
 )
@@ -138,11 +141,15 @@ def test_pool_process_killed_mid_scan_its_task_is_redelivered_and_writes_each_re
     """SIGKILL only the pool child: reject_on_worker_lost puts the message back, the worker runs it again."""
     settings.DATA_SCAN_CHUNK_SIZE = 300
     tenant, client = tenant_client("Tiến trình con", "tientrinhcon")
-    accepted = submit(client, tenant, activities(12_000))
-    wait_for_scan(accepted["scan_id"], lambda s: 1_200 <= s.records_processed < 9_000, timeout=60, what="scan under way")
-    children = scan_worker.pool_children()
-    assert len(children) == 1
-    os.kill(children[0], signal.SIGKILL)
+    with summary_group_held(tenant) as release:
+        accepted = submit(client, tenant, activities_held_from(12_000, 6_000))
+        # Chunks 0-19 written, chunk 20 in flight and waiting for the held row: mid-scan, for sure.
+        wait_for_scan(accepted["scan_id"], held_mid_way, what="scan held mid-way")
+        children = scan_worker.pool_children()
+        assert len(children) == 1
+        os.kill(children[0], signal.SIGKILL)
+        # The killed child's backend ends with its statement: chunk 20 rolls back, free for the redelivered task.
+        release()
     done = wait_for_scan(accepted["scan_id"], lambda s: s.status == "completed", what="redelivered scan completed")
     assert done.records_processed == 12_000
     assert activity_counts(accepted["scan_id"]) == (12_000, 12_000)
@@ -176,4 +183,3 @@ class broker_unreachable:  # noqa: N801 - reads as a statement: `with broker_unr
         # Kombu keeps one connection pool per broker URL, process-wide: forget ours, close none.
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
-
