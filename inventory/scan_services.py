@@ -236,7 +236,8 @@ def data_scan_chunk_write(*, scan: DataScan, wait: bool = False) -> ScanProgress
     with transaction.atomic(using=WRITE_ALIAS):
         if wait:
             with connections[WRITE_ALIAS].cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = %s", [f"{settings.DATA_SCAN_STALL_SECONDS}s"])
+                # At least 1 s: PostgreSQL reads a lock_timeout of 0 as "wait forever".
+                cursor.execute("SET LOCAL lock_timeout = %s", [f"{max(settings.DATA_SCAN_STALL_SECONDS, 1)}s"])
         chunk = (
             DataScanChunk.objects.filter(data_scan_id=scan.pk)
             .order_by("chunk_index")
