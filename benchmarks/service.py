@@ -107,9 +107,7 @@ class Service:
         # The child keeps its own copy of the log's file descriptor; ours can close at once.
         with open(self.run_dir / f"{name}.log", "ab") as log:
             self.processes.append(
-                subprocess.Popen(
-                    argv, cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-                )
+                subprocess.Popen(argv, cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             )
         self.names.append(name)
 

@@ -83,8 +83,20 @@ class DataScanAdmin(ReadOnlyAdmin):
     list_select_related = ["tenant"]
     actions = ["retry_failed_scans"]
     fields = [
-        "scan_id", "tenant", "status_both", "progress_bar", "processed_of_total", "duration",
-        "created_at", "started_at", "updated_at", "completed_at", "dispatched_at", "celery_task_id", "error", "error_vi",
+        "scan_id",
+        "tenant",
+        "status_both",
+        "progress_bar",
+        "processed_of_total",
+        "duration",
+        "created_at",
+        "started_at",
+        "updated_at",
+        "completed_at",
+        "dispatched_at",
+        "celery_task_id",
+        "error",
+        "error_vi",
     ]
     readonly_fields = fields
 

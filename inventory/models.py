@@ -174,9 +174,7 @@ class ProcessingActivity(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No index of its own: the composite indexes below start with tenant_id and serve every lookup
     # (one index fewer to maintain per inserted row; docs/benchmarks.md, "Batch insert").
-    tenant = models.ForeignKey(
-        Tenant, on_delete=models.CASCADE, related_name="processing_activities", db_index=False
-    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="processing_activities", db_index=False)
     activity_name = models.CharField(max_length=255)
     pdpl_category = models.CharField(max_length=16, choices=PdplCategory.choices)
     data_fields = ArrayField(models.CharField(max_length=255), default=list)

@@ -94,9 +94,7 @@ def data_scan_submit(*, tenant: Tenant, rows: Sequence[ActivityRow], chunk_size:
     return scan
 
 
-def data_scan_store(
-    *, tenant: Tenant, rows: Sequence[ActivityRow], chunk_size: int | None = None, celery_task_id: str = ""
-) -> DataScan:
+def data_scan_store(*, tenant: Tenant, rows: Sequence[ActivityRow], chunk_size: int | None = None, celery_task_id: str = "") -> DataScan:
     """Create a pending scan and its record chunks on the write alias, without enqueueing it."""
     chunk_size = chunk_size or settings.DATA_SCAN_CHUNK_SIZE
     with transaction.atomic(using=WRITE_ALIAS):
@@ -126,9 +124,7 @@ def data_scan_dispatch(*, scan_id: uuid.UUID | str, task_id: str | None = None) 
 
     task_id = task_id or str(uuid.uuid4())
     try:
-        process_data_scan.apply_async(
-            args=[str(scan_id)], task_id=task_id, retry=True, retry_policy=DISPATCH_RETRY_POLICY
-        )
+        process_data_scan.apply_async(args=[str(scan_id)], task_id=task_id, retry=True, retry_policy=DISPATCH_RETRY_POLICY)
     except (KombuError, OSError) as exc:
         logger.warning("data scan %s not dispatched (broker unavailable: %s); the sweep will retry", scan_id, exc)
         return False
@@ -305,9 +301,9 @@ def data_scan_complete(*, scan_id: uuid.UUID | str) -> str:
 def data_scan_fail(*, scan_id: uuid.UUID | str, error: str, error_vi: str) -> bool:
     """End a pending or processing scan as `failed` with its bilingual error; False if it had already ended."""
     now = timezone.now()
-    updated = DataScan.objects.filter(
-        pk=scan_id, status__in=[ScanStatus.PENDING, ScanStatus.PROCESSING]
-    ).update(status=ScanStatus.FAILED, error=error, error_vi=error_vi, completed_at=now, updated_at=now)
+    updated = DataScan.objects.filter(pk=scan_id, status__in=[ScanStatus.PENDING, ScanStatus.PROCESSING]).update(
+        status=ScanStatus.FAILED, error=error, error_vi=error_vi, completed_at=now, updated_at=now
+    )
     if updated:
         record_scan_finished(ScanStatus.FAILED.value)
     return bool(updated)
@@ -316,9 +312,7 @@ def data_scan_fail(*, scan_id: uuid.UUID | str, error: str, error_vi: str) -> bo
 def data_scans_retry(*, scan_ids: Sequence[uuid.UUID | str]) -> int:
     """Put failed scans back to `pending` and dispatch them; they resume at their first unwritten chunk."""
     with transaction.atomic(using=WRITE_ALIAS):
-        scans = list(
-            DataScan.objects.select_for_update().filter(pk__in=scan_ids, status=ScanStatus.FAILED).only("scan_id")
-        )
+        scans = list(DataScan.objects.select_for_update().filter(pk__in=scan_ids, status=ScanStatus.FAILED).only("scan_id"))
         for scan in scans:
             task_id = str(uuid.uuid4())
             DataScan.objects.filter(pk=scan.pk).update(

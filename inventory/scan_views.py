@@ -203,8 +203,7 @@ class DataScanCollectionView(TenantScopedMixin, APIView):
                 code="invalid_input",
                 error="Invalid input: some records are not valid processing activities; nothing was stored.",
                 error_vi=(
-                    "Dữ liệu đầu vào không hợp lệ: một số bản ghi không phải hoạt động xử lý dữ liệu cá nhân "
-                    "hợp lệ; không có gì được lưu."
+                    "Dữ liệu đầu vào không hợp lệ: một số bản ghi không phải hoạt động xử lý dữ liệu cá nhân hợp lệ; không có gì được lưu."
                 ),
                 errors=errors[:MAX_LISTED_ERRORS],
                 errors_total=len(errors),

@@ -72,8 +72,14 @@ def test_compose_pool_variables_produce_the_designs_pools():
 
 def test_pool_variables_override_each_default():
     environment = {
-        "READ_POOL_SIZE": "3", "READ_POOL_MAX_OVERFLOW": "4", "READ_POOL_TIMEOUT": "5", "READ_POOL_RECYCLE": "6",
-        "WRITE_POOL_SIZE": "7", "WRITE_POOL_MAX_OVERFLOW": "8", "WRITE_POOL_TIMEOUT": "9", "WRITE_POOL_RECYCLE": "10",
+        "READ_POOL_SIZE": "3",
+        "READ_POOL_MAX_OVERFLOW": "4",
+        "READ_POOL_TIMEOUT": "5",
+        "READ_POOL_RECYCLE": "6",
+        "WRITE_POOL_SIZE": "7",
+        "WRITE_POOL_MAX_OVERFLOW": "8",
+        "WRITE_POOL_TIMEOUT": "9",
+        "WRITE_POOL_RECYCLE": "10",
     }
     databases = build_databases(environment)
     assert databases["read"]["POOL_OPTIONS"] == {"POOL_SIZE": 3, "MAX_OVERFLOW": 4, "TIMEOUT": 5, "RECYCLE": 6, "PRE_PING": True}

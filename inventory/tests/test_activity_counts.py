@@ -40,9 +40,7 @@ def stored_counts(tenant) -> Counter:
 
 def actual_counts(tenant) -> Counter:
     return Counter(
-        ProcessingActivity.objects.using("write")
-        .filter(tenant=tenant)
-        .values_list("pdpl_category", "legal_basis", "cross_border_transfer")
+        ProcessingActivity.objects.using("write").filter(tenant=tenant).values_list("pdpl_category", "legal_basis", "cross_border_transfer")
     )
 
 

@@ -182,9 +182,7 @@ def test_list_is_newest_first_filters_by_status_and_shows_errors_only_for_failed
 def make_scan(tenant, *, status, age_seconds, dispatched=True) -> str:
     scan = data_scan_submit(tenant=tenant, rows=activities_validate(activities(2)).rows)
     then = timezone.now() - timedelta(seconds=age_seconds)
-    DataScan.objects.using("write").filter(pk=scan.pk).update(
-        status=status, updated_at=then, dispatched_at=then if dispatched else None
-    )
+    DataScan.objects.using("write").filter(pk=scan.pk).update(status=status, updated_at=then, dispatched_at=then if dispatched else None)
     return str(scan.pk)
 
 
@@ -313,7 +311,6 @@ def test_admin_pages_for_tenants_and_processing_activities_render(admin_client):
     tenant_client("Hiển thị", "hienthi")
     assert admin_client.get("/admin/inventory/tenant/").status_code == 200
     assert admin_client.get("/admin/inventory/processingactivity/").status_code == 200
-
 
 
 # --- beat's schedule and the result cleanup ------------------------------------------------------

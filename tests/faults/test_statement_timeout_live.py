@@ -46,7 +46,10 @@ def test_runaway_dashboards_are_cancelled_by_the_configured_timeout_over_http():
         for i in range(100)
     )
     env = service_environment(
-        database_url=service_database_url(), broker_url="redis://127.0.0.1:6379/7", WEB_CONCURRENCY=1, WEB_THREADS=CONCURRENT + 2,
+        database_url=service_database_url(),
+        broker_url="redis://127.0.0.1:6379/7",
+        WEB_CONCURRENCY=1,
+        WEB_THREADS=CONCURRENT + 2,
         READ_STATEMENT_TIMEOUT_MS=TIMEOUT_MS,
     )
     params = {"tenant_id": str(tenant.pk)}

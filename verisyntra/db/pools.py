@@ -39,8 +39,7 @@ class PoolExhausted(Exception):
         self.timeout = timeout
         self.waited = waited
         super().__init__(
-            f"Connection pool {alias!r} exhausted: size {pool_size}, overflow {max_overflow}, "
-            f"waited {waited:.2f}s (timeout {timeout:.0f}s)"
+            f"Connection pool {alias!r} exhausted: size {pool_size}, overflow {max_overflow}, waited {waited:.2f}s (timeout {timeout:.0f}s)"
         )
 
 
