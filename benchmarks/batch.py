@@ -140,8 +140,10 @@ def ensure_database(database_url: str) -> None:
 
 
 @contextmanager
-def gunicorn(database_url: str, port: int):
+def gunicorn(database_url: str, port: int, tree: Path = ROOT):
+    """gunicorn serving `tree`'s code (this checkout, or another commit's worktree) as deployed."""
     env = {**os.environ, "DATABASE_URL": database_url, "BIND": f"127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}
+    (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / f"bench-batch-{port}.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [
@@ -152,7 +154,7 @@ def gunicorn(database_url: str, port: int):
             "--bind",
             f"127.0.0.1:{port}",
         ],
-        cwd=ROOT,
+        cwd=tree,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

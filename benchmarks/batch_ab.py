@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.batch import DEFAULT_DATABASE_URL, activity, ensure_database, setup_django, tenant_with_token
+from benchmarks.batch import DEFAULT_DATABASE_URL, activity, ensure_database, gunicorn, setup_django, tenant_with_token
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH_SIZE = 10_000
@@ -42,51 +41,6 @@ def baseline_worktree(revision: str):
         yield path
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False, capture_output=True)
-
-
-@contextmanager
-def gunicorn_in(tree: Path, database_url: str, port: int, log_path: Path):
-    """gunicorn serving `tree`'s code with that tree's gunicorn.conf.py; yields its base URL."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "BIND": f"127.0.0.1:{port}",
-        "LOG_LEVEL": "WARNING",
-    }
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "verisyntra.wsgi:application",
-                "-c",
-                "gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{port}",
-            ],
-            cwd=tree,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base_url}/health/database", timeout=2).status_code < 500:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    sys.exit(f"gunicorn for {tree} did not start; see {log_path}")
-                time.sleep(0.3)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def post_batch(client: httpx.Client, base_url: str, tenant_id: str, token: str, body: bytes) -> float:
@@ -123,7 +77,6 @@ def main() -> None:
     setup_django(args.database_url)
     tenant_id, token = tenant_with_token("bench-batch-ab")
     body = json.dumps({"activities": [activity(i) for i in range(BATCH_SIZE)]}).encode()
-    (ROOT / "var").mkdir(exist_ok=True)
     revision = subprocess.run(
         ["git", "rev-parse", "--short", args.baseline], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout.strip()
@@ -136,8 +89,8 @@ def main() -> None:
     with ExitStack() as stack, httpx.Client(timeout=120) as client:
         tree = stack.enter_context(baseline_worktree(args.baseline))
         urls = {
-            "baseline": stack.enter_context(gunicorn_in(tree, args.database_url, args.ports[0], ROOT / "var" / "bench-ab-baseline.log")),
-            "current": stack.enter_context(gunicorn_in(ROOT, args.database_url, args.ports[1], ROOT / "var" / "bench-ab-current.log")),
+            "baseline": stack.enter_context(gunicorn(args.database_url, args.ports[0], tree=tree))[0],
+            "current": stack.enter_context(gunicorn(args.database_url, args.ports[1]))[0],
         }
         for side in ("baseline", "current"):  # warm-up: imports, pools, plans
             post_batch(client, urls[side], tenant_id, token, body)
