@@ -1,7 +1,8 @@
 """Project-wide pytest fixtures: test databases that are really test databases.
 
 With pooled aliases, a pool created before the test databases exist keeps the real database's
-connection parameters, and the run then migrates and queries the REAL database (FIELD-NOTES).
+connection parameters (django-db-connection-pool keeps one pool per alias and never rebuilds it when
+Django renames the database to `test_...`), and the run then migrates and queries the REAL database.
 So: every pool is reset before the test databases are created, and the run fails at once if
 any alias is connected to a database whose name does not start with `test_`.
 """

@@ -78,7 +78,8 @@ PY
 }
 
 # The pools of all processes must fit the server (system check verisyntra.W001). On a local
-# development server we own, raise max_connections once instead of shrinking the design's pools.
+# development server we own, raise max_connections once instead of shrinking the default pools
+# (read 20+10, write 50+20: 100 connections per process, where a stock PostgreSQL allows 100 in all).
 ensure_max_connections() {
   "$PY" - <<'PY' || die "could not size PostgreSQL's max_connections"
 import os, subprocess, sys, time

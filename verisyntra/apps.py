@@ -9,7 +9,7 @@ class VerisyntraConfig(AppConfig):
 
     def ready(self) -> None:
         # Nothing here may touch the database: a connection made before the test databases
-        # exist would keep the real database's parameters in its pool (FIELD-NOTES).
+        # exist would keep the real database's parameters in its pool (conftest.py explains the guard).
         from verisyntra import checks  # noqa: F401 - registers the checks
         from verisyntra.db import pools
 

@@ -9,7 +9,7 @@
 
 The capacity check opens its own short-lived psycopg2 connection rather than a pooled one: a
 check that created a pool before the test databases exist would point that pool at the real
-database for the whole test run (FIELD-NOTES).
+database for the whole test run (conftest.py guards against it).
 """
 
 from __future__ import annotations

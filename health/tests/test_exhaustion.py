@@ -1,4 +1,4 @@
-"""A full pool fails fast and politely: 503, Retry-After, the design's bilingual message, one audit line, a metric."""
+"""A full pool fails fast and politely: 503, Retry-After, the bilingual `pool_exhausted` message, one audit line, a metric."""
 
 from __future__ import annotations
 

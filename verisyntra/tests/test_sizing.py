@@ -15,7 +15,7 @@ def test_read_capacity_covers_every_thread_and_write_overflow_is_zero():
     assert recommendation.write_max_overflow == 0
 
 
-def test_design_write_pool_gets_bilingual_advice_to_shrink():
+def test_default_write_pool_of_50_plus_20_gets_bilingual_advice_to_shrink():
     advice = measured_advice(server_cores=2, web_processes=1, web_threads=8, read_capacity=30, write_capacity=70)
     assert len(advice) == 1
     english, vietnamese = advice[0]
