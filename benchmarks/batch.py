@@ -229,11 +229,12 @@ def raw_copy(tenant_id: str, items: list[dict]) -> float:
     """The same rows, formatted beforehand, through one COPY and commit: PostgreSQL's floor."""
     from django.db import connections, transaction
 
-    from inventory.services import ACTIVITY_COPY_COLUMNS, ActivityIds, _copy_lines
+    from inventory.services import ACTIVITY_COPY_COLUMNS, _copy_lines
     from inventory.validation import activities_validate
+    from verisyntra.ids import id_range_reserve
 
     rows = activities_validate(items).rows
-    text, _, _ = _copy_lines(rows, ActivityIds().take(len(rows)), tenant_id, "\\N", None, escape=True)
+    text, _, _ = _copy_lines(rows, id_range_reserve(len(rows)).strings(), tenant_id, escape=True)
     columns = ", ".join(ACTIVITY_COPY_COLUMNS)
     import io
 

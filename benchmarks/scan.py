@@ -10,10 +10,10 @@ before every pass, so each pass starts alike):
 - the scan as the service runs it: `data_scan_submit` stores the records, a `celery worker`
   process (concurrency 1) writes them; worker-side rate = records / (completed_at - started_at),
   the scan's own timestamps. Submission (storing the records) is timed separately;
-- with `--alternatives` (default), the chunk-writing loop run in this process for several chunk
-  sizes, and the other way to write a chunk: fetch its records and COPY them back through
-  `inventory.services.processing_activities_bulk_insert` (what chose DATA_SCAN_CHUNK_SIZE and the
-  server-side insert).
+- with `--alternatives` (default), the service's chunk-writing loop run in this process for several
+  chunk sizes (what chose DATA_SCAN_CHUNK_SIZE). The scan has one write path, the insert from the
+  stored JSONB; fetching a chunk's records and COPYing them back was measured slower
+  (docs/benchmarks.md, "Data scans") and is no longer in the code.
 
 Its own database `bench_verisyntra_scans` (DATABASE_URL overrides; the name must start with
 `bench_`), created and migrated when missing; its own broker (BENCH_CELERY_BROKER_URL, default
@@ -178,13 +178,12 @@ def main() -> None:
     )
 
     if args.alternatives:
-        print("\nIn this process (no Celery), the chunk loop for several chunk sizes and both ways to write a chunk:")
-        print("| chunk size | insert from stored JSONB (service) rows/s | fetch + COPY (bulk_insert) rows/s |")
-        print("| ---: | ---: | ---: |")
+        print("\nIn this process (no Celery), the chunk loop for several chunk sizes:")
+        print("| chunk size | insert from stored JSONB (service) rows/s |")
+        print("| ---: | ---: |")
         for size in [int(s) for s in args.chunk_sizes.split(",") if s]:
-            server = in_process_pass(tenant, rows, size, "server")
-            copy = in_process_pass(tenant, rows, size, "copy") if size in (chunk_size, 5000) else None
-            print(f"| {size:,} | {args.records / server:,.0f} | {f'{args.records / copy:,.0f}' if copy else '-'} |")
+            seconds = in_process_pass(tenant, rows, size)
+            print(f"| {size:,} | {args.records / seconds:,.0f} |")
     empty_table()  # before deleting the scans: no SET NULL over 100,000 activities
     DataScan.objects.filter(tenant=tenant).delete()
 
@@ -209,12 +208,17 @@ def psql_copy_pass(tenant, rows, tsv: Path, database_url: str) -> float:
     scan = DataScan.objects.create(
         tenant=tenant, status="completed", records_total=len(rows), records_processed=len(rows), progress_percent=100
     )
-    stream = _ActivityCopyStream(rows, tenant_id=str(tenant.pk), data_scan_id=str(scan.pk), record_indexes=iter(range(len(rows))))
+    # The batch path's COPY text, each line extended by the scan's two columns, as the scan writes them.
+    stream = _ActivityCopyStream(rows, tenant_id=str(tenant.pk))
     tsv.parent.mkdir(parents=True, exist_ok=True)
+    index = 0
     with tsv.open("w") as out:
         while block := stream.read():
-            out.write(block)
-    command = f"\\copy inventory_processingactivity ({', '.join(ACTIVITY_COPY_COLUMNS)}) FROM '{tsv}'"
+            for line in block.splitlines():
+                out.write(f"{line}\t{scan.pk}\t{index}\n")
+                index += 1
+    columns = ", ".join((*ACTIVITY_COPY_COLUMNS, "data_scan_id", "scan_record_index"))
+    command = f"\\copy inventory_processingactivity ({columns}) FROM '{tsv}'"
     started = time.perf_counter()
     subprocess.run(["psql", database_url, "-v", "ON_ERROR_STOP=1", "-qc", command], check=True)
     return time.perf_counter() - started
@@ -252,29 +256,16 @@ def stored_scan(tenant, rows, chunk_size: int):
     return scan
 
 
-def in_process_pass(tenant, rows, chunk_size: int, how: str) -> float:
-    from django.db import transaction
-    from django.db.models import F
-
-    from inventory.models import DataScan, DataScanChunk, ProcessingActivity
+def in_process_pass(tenant, rows, chunk_size: int) -> float:
+    """The service's chunk loop (`data_scan_chunk_write`) in this process, without Celery."""
+    from inventory.models import ProcessingActivity
     from inventory.scan_services import data_scan_chunk_write
-    from inventory.services import processing_activities_bulk_insert
 
     empty_table()
     scan = stored_scan(tenant, rows, chunk_size)
     started = time.perf_counter()
-    if how == "server":
-        while data_scan_chunk_write(scan=scan) is not None:
-            pass
-    else:
-        while True:
-            with transaction.atomic(using="write"):
-                chunk = DataScanChunk.objects.filter(data_scan=scan).order_by("chunk_index").select_for_update(skip_locked=True).first()
-                if chunk is None:
-                    break
-                processing_activities_bulk_insert(tenant=tenant, rows=chunk.records, data_scan=scan, first_index=chunk.first_record_index)
-                DataScanChunk.objects.filter(pk=chunk.pk).delete()
-                DataScan.objects.filter(pk=scan.pk).update(records_processed=F("records_processed") + chunk.record_count)
+    while data_scan_chunk_write(scan=scan) is not None:
+        pass
     seconds = time.perf_counter() - started
     assert ProcessingActivity.objects.using("write").filter(data_scan=scan).count() == len(rows)
     return seconds

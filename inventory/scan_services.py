@@ -22,8 +22,6 @@ Split from services.py because the feature has its own lifecycle and its own tes
 from __future__ import annotations
 
 import logging
-import secrets
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,9 +36,11 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from health.metrics import record_scan_finished
+from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
 from inventory.models import DataScan, DataScanChunk, ProcessingActivity, ScanStatus, Tenant
 from inventory.validation import ActivityRow
 from verisyntra.db.config import WRITE_ALIAS
+from verisyntra.ids import id_range_reserve
 
 logger = logging.getLogger(__name__)
 
@@ -178,44 +178,26 @@ def data_scan_start(*, scan_id: uuid.UUID | str) -> DataScan | None:
     return scan
 
 
-def _activity_id_parts() -> tuple[str, int]:
-    """(high 64 bits as hex, low 64 bits minus the row's ordinal) of ascending UUIDv7-layout ids.
-
-    The layout of inventory.services.ActivityIds, computed by PostgreSQL per row: ordering by
-    (created_at, id) lists a scan in input order, and the primary-key index takes ascending keys.
-    The low half is variant `10` + a random counter, as a signed 64-bit value for `to_hex`.
-    """
-    millis = time.time_ns() // 1_000_000
-    high = (millis << 16) | (0x7 << 12) | secrets.randbits(12)
-    counter_start = secrets.randbits(61)  # leaves room for any chunk's ordinals without carrying
-    return f"{high:016x}", -(1 << 63) + counter_start
-
-
 def _insert_chunk_sql() -> str:
+    """One chunk's rows, expanded from its stored JSONB and inserted by PostgreSQL in one statement.
+
+    The records never leave PostgreSQL (measured faster than fetching them and COPYing them back,
+    benchmarks/scan.py). Ids are the n-th of a reserved range (verisyntra.ids.IdRange.sql_parts).
+    Every column list derives from ACTIVITY_RECORD_FIELDS; each record field is read as its
+    column's own type.
+    """
     activity = ProcessingActivity._meta.db_table
     chunk = DataScanChunk._meta.db_table
-    # The records never leave PostgreSQL: they are expanded from the stored JSONB and inserted in
-    # one statement (measured faster than fetching them and COPYing them back, benchmarks/scan.py).
+    connection = connections[WRITE_ALIAS]
+    fields = ACTIVITY_RECORD_FIELDS
+    record_types = ", ".join(f"{name} {ProcessingActivity._meta.get_field(name).db_type(connection)}" for name in fields)
     return f"""
-        INSERT INTO {activity} (
-            id, tenant_id, data_scan_id, scan_record_index, activity_name, pdpl_category, data_fields,
-            purpose, legal_basis, data_subjects, recipients, cross_border_transfer, retention_months
-        )
-        SELECT (%(id_high)s || to_hex(%(id_low)s::bigint + r.ord))::uuid,
-               %(tenant_id)s::uuid, c.data_scan_id, c.first_record_index + r.ord - 1, r.activity_name,
-               r.pdpl_category, r.data_fields, r.purpose, r.legal_basis, r.data_subjects, r.recipients,
-               r.cross_border_transfer, r.retention_months
+        INSERT INTO {activity} (id, tenant_id, data_scan_id, scan_record_index, {", ".join(fields)})
+        SELECT (%(id_high)s || to_hex(%(id_base)s::bigint + r.ord))::uuid,
+               %(tenant_id)s::uuid, c.data_scan_id, c.first_record_index + r.ord - 1, {", ".join(f"r.{name}" for name in fields)}
         FROM {chunk} AS c
-        CROSS JOIN LATERAL ROWS FROM (
-            jsonb_to_recordset(c.records) AS (
-                activity_name text, pdpl_category text, data_fields varchar[], purpose text,
-                legal_basis text, data_subjects varchar[], recipients varchar[],
-                cross_border_transfer boolean, retention_months integer
-            )
-        ) WITH ORDINALITY AS r(
-            activity_name, pdpl_category, data_fields, purpose, legal_basis, data_subjects, recipients,
-            cross_border_transfer, retention_months, ord
-        )
+        CROSS JOIN LATERAL ROWS FROM (jsonb_to_recordset(c.records) AS ({record_types}))
+            WITH ORDINALITY AS r({", ".join(fields)}, ord)
         WHERE c.id = %(chunk_id)s
         ON CONFLICT (data_scan_id, scan_record_index) WHERE data_scan_id IS NOT NULL DO NOTHING
     """
@@ -243,7 +225,7 @@ def data_scan_chunk_write(*, scan: DataScan, wait: bool = False) -> ScanProgress
         )
         if chunk is None:
             return None
-        id_high, id_low = _activity_id_parts()
+        id_high, id_base = id_range_reserve(chunk.record_count).sql_parts()
         try:
             # Raw statements the router cannot route: they belong to this write transaction.
             with connections[WRITE_ALIAS].cursor() as cursor:
@@ -253,7 +235,7 @@ def data_scan_chunk_write(*, scan: DataScan, wait: bool = False) -> ScanProgress
                 cursor.execute("SET LOCAL synchronous_commit = off")
                 cursor.execute(
                     _insert_chunk_sql(),
-                    {"id_high": id_high, "id_low": id_low, "tenant_id": str(scan.tenant_id), "chunk_id": chunk.pk},
+                    {"id_high": id_high, "id_base": id_base, "tenant_id": str(scan.tenant_id), "chunk_id": chunk.pk},
                 )
         except (DataError, IntegrityError, ProgrammingError) as exc:
             first, last = chunk.first_record_index, chunk.first_record_index + chunk.record_count - 1

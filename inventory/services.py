@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import secrets
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -14,11 +12,13 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connections, transaction
 from rest_framework.authtoken.models import Token
 
-from inventory.models import DataScan, ProcessingActivity, Tenant, TenantMembership
+from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
+from inventory.models import ProcessingActivity, Tenant, TenantMembership
 from inventory.validation import ActivityRow, ItemError, ValidationResult, activities_normalise, activities_validate
 from verisyntra.db.config import WRITE_ALIAS
 from verisyntra.db.pinning import note_write
 from verisyntra.errors import ApiError
+from verisyntra.ids import id_range_reserve
 
 
 def tenant_create(*, name: str, username: str, reuse_existing: bool = False) -> tuple[Tenant, object, Token]:
@@ -44,52 +44,14 @@ def tenant_create(*, name: str, username: str, reuse_existing: bool = False) -> 
 # --- Processing activities: bulk insert ---------------------------------------------------------
 
 # The columns a bulk insert writes, in COPY order. `created_at` is left to its database default
-# (the statement's timestamp), so a batch shares one timestamp and its ids order it.
-ACTIVITY_COPY_COLUMNS = (
-    "id",
-    "tenant_id",
-    "activity_name",
-    "pdpl_category",
-    "data_fields",
-    "purpose",
-    "legal_basis",
-    "data_subjects",
-    "recipients",
-    "cross_border_transfer",
-    "retention_months",
-    "data_scan_id",
-    "scan_record_index",
-)
+# (the statement's timestamp), so a batch shares one timestamp and its ids order it; the data-scan
+# columns stay NULL (scans are written by inventory.scan_services).
+ACTIVITY_COPY_COLUMNS = ("id", "tenant_id", *ACTIVITY_RECORD_FIELDS)
 # Rows formatted per read() of the COPY stream: small enough that PostgreSQL parses one block
 # while Python formats the next (the two run on different cores), large enough to amortise calls.
 COPY_BLOCK_ROWS = 250
 
 _COPY_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-class ActivityIds:
-    """New activity ids in increasing order: UUID version 7 layout (millisecond time, then a counter).
-
-    Ordering by (created_at, id) then lists a batch in the order it was sent, and the primary-key
-    index receives ascending keys, which is cheaper than random version 4 ids on large tables.
-    The upper 64 bits are fixed per batch, so each id costs one hex format.
-    """
-
-    def __init__(self) -> None:
-        millis = time.time_ns() // 1_000_000
-        upper = f"{(millis << 16) | (0x7 << 12) | secrets.randbits(12):016x}"
-        self._prefix = f"{upper[:8]}-{upper[8:12]}-{upper[12:]}-"
-        # Variant bits 10, then a random 61-bit start: a batch never carries into the variant.
-        self._next = (0b10 << 62) | secrets.randbits(61)
-
-    def take(self, count: int) -> list[str]:
-        prefix, start = self._prefix, self._next
-        self._next = start + count
-        ids = []
-        for value in range(start, start + count):
-            low = f"{value:016x}"
-            ids.append(f"{prefix}{low[:4]}-{low[4:]}")
-        return ids
 
 
 def _copy_text(value: str) -> str:
@@ -104,18 +66,16 @@ def _copy_array_escaped(values: list[str]) -> str:
     return _copy_text("{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}")
 
 
-def _copy_lines(
-    rows: list[ActivityRow], ids: list[str], tenant_id: str, scan_id: str, indexes: Sequence[int] | None, escape: bool
-) -> tuple[str, int, int]:
-    """Rows in COPY's text format; also the quote and backslash counts the format itself adds."""
+def _copy_lines(rows: list[ActivityRow], ids: list[str], tenant_id: str, escape: bool) -> tuple[str, int, int]:
+    """Rows in COPY's text format (ACTIVITY_COPY_COLUMNS order); also the quote and backslash counts the format itself adds."""
     if escape:
-        return _copy_lines_escaped(rows, ids, tenant_id, scan_id, indexes)
-    # The hot loop of a batch: no function call per field, one concatenation per row.
+        return _copy_lines_escaped(rows, ids, tenant_id)
+    # The hot loop of a batch: no function call per field, one concatenation per row. Its field
+    # order is ACTIVITY_RECORD_FIELDS' (test_activity_bulk_insert checks every column round-trips).
     lines = []
     append = lines.append
     quotes = backslashes = 0
     head = "\t" + tenant_id + "\t"
-    tail = "\t" + scan_id + "\t"
     for position, row in enumerate(rows):
         retention = row["retention_months"]
         data_fields, subjects, recipients = row["data_fields"], row["data_subjects"], row["recipients"]
@@ -136,20 +96,12 @@ def _copy_lines(
             + ('\t{"' + '","'.join(recipients) + '"}' if recipients else "\t{}")
             + ("\tt\t" if row["cross_border_transfer"] else "\tf\t")
             + ("\\N" if retention is None else str(retention))
-            + tail
-            + ("\\N" if indexes is None else str(indexes[position]))
         )
     append("")
-    if scan_id == "\\N":
-        backslashes += len(rows)
-    if indexes is None:
-        backslashes += len(rows)
     return "\n".join(lines), quotes, backslashes
 
 
-def _copy_lines_escaped(
-    rows: list[ActivityRow], ids: list[str], tenant_id: str, scan_id: str, indexes: Sequence[int] | None
-) -> tuple[str, int, int]:
+def _copy_lines_escaped(rows: list[ActivityRow], ids: list[str], tenant_id: str) -> tuple[str, int, int]:
     lines = []
     for position, row in enumerate(rows):
         retention = row["retention_months"]
@@ -167,8 +119,6 @@ def _copy_lines_escaped(
                     _copy_array_escaped(row["recipients"]),
                     "t" if row["cross_border_transfer"] else "f",
                     "\\N" if retention is None else str(retention),
-                    scan_id,
-                    "\\N" if indexes is None else str(indexes[position]),
                 )
             )
         )
@@ -186,24 +136,19 @@ class _ActivityCopyStream:
     COPY, and with it the transaction.
     """
 
-    def __init__(self, rows: Iterable[ActivityRow], *, tenant_id: str, data_scan_id: str | None, record_indexes: Iterator[int] | None):
+    def __init__(self, rows: Iterable[ActivityRow], *, tenant_id: str):
         self._rows = iter(rows)
         self._tenant_id = tenant_id
-        self._scan_id = data_scan_id if data_scan_id is not None else "\\N"
-        self._indexes = record_indexes
-        self._ids = ActivityIds()
         self.ids: list[str] = []
 
     def read(self, size: int = -1) -> str:
         block = list(itertools.islice(self._rows, COPY_BLOCK_ROWS))
         if not block:
             return ""
-        ids = self._ids.take(len(block))
+        # Ascending ids (verisyntra.ids): ordering by (created_at, id) lists the batch as it was sent.
+        ids = id_range_reserve(len(block)).strings()
         self.ids.extend(ids)
-        indexes = None if self._indexes is None else list(itertools.islice(self._indexes, len(block)))
-        if indexes is not None and len(indexes) != len(block):
-            raise ValueError("record_indexes must give one position per row")
-        text, quotes, backslashes = _copy_lines(block, ids, self._tenant_id, self._scan_id, indexes, escape=False)
+        text, quotes, backslashes = _copy_lines(block, ids, self._tenant_id, escape=False)
         rows = len(block)
         if (
             text.count("\t") != rows * (len(ACTIVITY_COPY_COLUMNS) - 1)
@@ -212,7 +157,7 @@ class _ActivityCopyStream:
             or text.count('"') != quotes
             or text.count("\\") != backslashes
         ):
-            text, _, _ = _copy_lines(block, ids, self._tenant_id, self._scan_id, indexes, escape=True)
+            text, _, _ = _copy_lines(block, ids, self._tenant_id, escape=True)
         return text
 
     readline = read
@@ -222,38 +167,23 @@ def processing_activities_bulk_insert(
     *,
     tenant: Tenant | uuid.UUID | str,
     rows: Iterable[ActivityRow],
-    data_scan: DataScan | uuid.UUID | str | None = None,
-    first_index: int | None = None,
-    record_indexes: Iterable[int] | None = None,
 ) -> list[str]:
     """Insert validated rows (`inventory.validation.activities_validate`) with one COPY; return their ids.
 
     Returns the new ids as canonical UUID strings, in input order. The caller has already checked
     that the user may write to `tenant` (`inventory.tenancy`). Everything happens in one
     transaction on the write alias (a savepoint if the caller already holds
-    `transaction.atomic(using="write")`, as the data-scan task does): all rows or none.
+    `transaction.atomic(using="write")`): all rows or none.
 
     `rows` may be a lazy iterable: it is consumed while COPY runs, so validation and formatting in
     Python overlap with PostgreSQL's parsing. An exception from it aborts the COPY and the
     transaction, and propagates.
 
-    With `data_scan`, each row also records its position in the scan's input (`first_index` plus
-    its position here, or the matching entry of `record_indexes`), and a row whose (scan, position)
-    already exists is skipped instead of failing: a chunk written twice (redelivered task, retry)
-    adds nothing. Only ids of rows actually inserted are returned then.
+    This is the batch API's write path. Data scans have their own (`inventory.scan_services`):
+    PostgreSQL expands a stored chunk into rows itself, without the records travelling to Python.
     """
-    if record_indexes is None and first_index is not None:
-        record_indexes = itertools.count(first_index)
-    if data_scan is not None and record_indexes is None:
-        raise ValueError("a data-scan insert needs first_index or record_indexes (its idempotency key)")
     tenant_id = str(tenant.pk if isinstance(tenant, Tenant) else tenant)
-    data_scan_id = None if data_scan is None else str(data_scan.pk if isinstance(data_scan, DataScan) else data_scan)
-    stream = _ActivityCopyStream(
-        rows,
-        tenant_id=tenant_id,
-        data_scan_id=data_scan_id,
-        record_indexes=None if record_indexes is None else iter(record_indexes),
-    )
+    stream = _ActivityCopyStream(rows, tenant_id=tenant_id)
     table = ProcessingActivity._meta.db_table
     columns = ", ".join(ACTIVITY_COPY_COLUMNS)
     # COPY is a raw-connection operation the router never sees: this function is the write path,
@@ -262,22 +192,9 @@ def processing_activities_bulk_insert(
     note_write()
     with transaction.atomic(using=WRITE_ALIAS), connections[WRITE_ALIAS].cursor() as cursor:
         raw = cursor.cursor  # psycopg2's own cursor: Django's wrapper has no copy_expert
-        if data_scan_id is None:
-            with connections[WRITE_ALIAS].wrap_database_errors:
-                raw.copy_expert(f"COPY {table} ({columns}) FROM STDIN", stream, size=65536)
-            return stream.ids
-        # Scan chunks: COPY into a staging table, then insert only what is not there yet.
-        raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS activity_copy_stage (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
-        raw.execute("TRUNCATE activity_copy_stage")
         with connections[WRITE_ALIAS].wrap_database_errors:
-            raw.copy_expert(f"COPY activity_copy_stage ({columns}) FROM STDIN", stream, size=65536)
-        raw.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM activity_copy_stage "
-            "ON CONFLICT (data_scan_id, scan_record_index) WHERE data_scan_id IS NOT NULL DO NOTHING "
-            "RETURNING id"
-        )
-        inserted = {str(row[0]) for row in raw.fetchall()}
-    return [activity_id for activity_id in stream.ids if activity_id in inserted]
+            raw.copy_expert(f"COPY {table} ({columns}) FROM STDIN", stream, size=65536)
+    return stream.ids
 
 
 # --- Processing activities: the batch API's write ---------------------------------------------

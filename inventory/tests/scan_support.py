@@ -19,7 +19,8 @@ from django.conf import settings
 from django.db import connections
 from rest_framework.test import APIClient
 
-from inventory.models import ActivityCount, DataScan, ProcessingActivity
+from inventory.models import ActivityCount, DataScan, DataScanChunk, ProcessingActivity, ScanStatus
+from inventory.scan_services import data_scan_chunk_write
 from inventory.services import tenant_create
 from tests.faults.servers import FAULTS_DIR, VENV_BIN, CeleryWorker, ServiceProcess, service_environment, wait_until
 
@@ -121,6 +122,21 @@ def wait_for_scan(scan_id, predicate: Callable[[DataScan], bool], timeout: float
             f" error={last and last.error!r}"
         ) from None
     return found[0]
+
+
+def scan_chunk_written_twice(tenant, rows: list, first_time: int) -> DataScan:
+    """A scan whose records 0..first_time-1 are written by one chunk and then again by a second chunk
+    holding all of `rows` (as after a redelivered task), both through the service's chunk write."""
+    scan = DataScan.objects.using("write").create(
+        tenant=tenant, status=ScanStatus.PROCESSING, records_total=first_time + len(rows), celery_task_id="test"
+    )
+    for number, chunk_rows in enumerate((rows[:first_time], rows)):
+        DataScanChunk.objects.using("write").create(
+            data_scan=scan, chunk_index=number, first_record_index=0, record_count=len(chunk_rows), records=list(chunk_rows)
+        )
+    while data_scan_chunk_write(scan=scan) is not None:
+        pass
+    return scan
 
 
 def activity_counts(scan_id) -> tuple[int, int]:

@@ -1,11 +1,12 @@
-"""`processing_activities_bulk_insert`: the one COPY write path (batch API and data-scan chunks)."""
+"""`processing_activities_bulk_insert`: the batch API's COPY write path (data scans: test_data_scan_chunk_write.py)."""
 
 from __future__ import annotations
 
 import pytest
 from django.db import DatabaseError, transaction
 
-from inventory.models import DataScan, ProcessingActivity
+from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
+from inventory.models import ProcessingActivity
 from inventory.services import processing_activities_bulk_insert
 from inventory.tests.api_support import activities, member_of_new_tenant
 from inventory.validation import activities_validate
@@ -29,26 +30,25 @@ def test_ids_come_back_in_input_order_and_sort_in_that_order(tenant):
     assert stored == [row["activity_name"] for row in rows(600)]
 
 
-def test_a_scan_chunk_written_twice_adds_nothing_the_second_time(tenant):
-    scan = DataScan.objects.create(tenant=tenant, records_total=1_000)
-    first = processing_activities_bulk_insert(tenant=tenant, rows=rows(700), data_scan=scan, first_index=0)
-    # A redelivered task writes an overlapping chunk: only records 700..999 are new.
-    again = processing_activities_bulk_insert(tenant=tenant, rows=rows(1_000), data_scan=scan, first_index=0)
-    assert len(first) == 700 and len(again) == 300
-    indexes = sorted(ProcessingActivity.objects.filter(data_scan=scan).values_list("scan_record_index", flat=True))
-    assert indexes == list(range(1_000))
+def test_every_record_column_is_stored_as_sent(tenant):
+    sent = rows(30)
+    sent[3] = {**sent[3], "retention_months": None, "data_subjects": [], "recipients": []}
+    processing_activities_bulk_insert(tenant=tenant, rows=sent)
+    stored = list(ProcessingActivity.objects.filter(tenant=tenant).order_by("created_at", "id").values(*ACTIVITY_RECORD_FIELDS))
+    assert stored == [{name: row[name] for name in ACTIVITY_RECORD_FIELDS} for row in sent]
 
 
-def test_record_indexes_may_skip_positions(tenant):
-    scan = DataScan.objects.create(tenant=tenant, records_total=10)
-    processing_activities_bulk_insert(tenant=tenant, rows=rows(3), data_scan=scan, record_indexes=[2, 5, 9])
-    assert sorted(ProcessingActivity.objects.filter(data_scan=scan).values_list("scan_record_index", flat=True)) == [2, 5, 9]
+def test_text_that_needs_copy_escaping_is_stored_as_sent(tenant):
+    awkward = 'tab\there, new\nline, back\\slash, "quoted", {braces}, NULL, carriage\rreturn'
+    sent = [{**rows(1)[0], "activity_name": awkward, "purpose": awkward, "data_fields": [awkward, "NULL", ""]}]
+    processing_activities_bulk_insert(tenant=tenant, rows=sent)
+    stored = ProcessingActivity.objects.get(tenant=tenant)
+    assert (stored.activity_name, stored.purpose, stored.data_fields) == (awkward, awkward, [awkward, "NULL", ""])
 
 
-def test_a_scan_insert_without_positions_is_refused(tenant):
-    scan = DataScan.objects.create(tenant=tenant, records_total=1)
-    with pytest.raises(ValueError):
-        processing_activities_bulk_insert(tenant=tenant, rows=rows(1), data_scan=scan)
+def test_batch_rows_belong_to_no_scan(tenant):
+    processing_activities_bulk_insert(tenant=tenant, rows=rows(5))
+    assert set(ProcessingActivity.objects.filter(tenant=tenant).values_list("data_scan_id", "scan_record_index")) == {(None, None)}
 
 
 def test_it_joins_the_callers_transaction_and_rolls_back_with_it(tenant):

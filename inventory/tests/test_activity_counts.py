@@ -15,10 +15,11 @@ from django.core.management.base import CommandError
 from django.db import close_old_connections, connections, transaction
 
 from inventory.activity_counts import activity_counts_drift, activity_counts_rebuild
-from inventory.models import ActivityCount, DataScan, ProcessingActivity, Tenant
+from inventory.models import ActivityCount, ProcessingActivity, Tenant
 from inventory.scan_services import data_scan_process, data_scan_store
 from inventory.services import processing_activities_bulk_insert
 from inventory.tests.api_support import activities, member_of_new_tenant
+from inventory.tests.scan_support import scan_chunk_written_twice
 from inventory.validation import activities_validate
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["read", "write"])
@@ -62,9 +63,7 @@ def test_orm_creates_updates_and_deletes_move_the_counts(tenant):
 
 
 def test_a_scan_chunk_written_twice_is_counted_once(tenant):
-    scan = DataScan.objects.create(tenant=tenant, records_total=1_000)
-    processing_activities_bulk_insert(tenant=tenant, rows=rows(700), data_scan=scan, first_index=0)
-    processing_activities_bulk_insert(tenant=tenant, rows=rows(1_000), data_scan=scan, first_index=0)
+    scan_chunk_written_twice(tenant, rows(1_000), first_time=700)
     assert sum(stored_counts(tenant).values()) == 1_000
     assert activity_counts_drift() == []
 

@@ -1,0 +1,19 @@
+"""ACTIVITY_RECORD_FIELDS names the record columns once; the model and the validated row agree with it."""
+
+from __future__ import annotations
+
+from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
+from inventory.models import ProcessingActivity
+from inventory.validation import ActivityRow
+
+# Columns a record never supplies: the id, the owner, the timestamp and the scan bookkeeping.
+SYSTEM_COLUMNS = {"id", "tenant", "created_at", "data_scan", "scan_record_index"}
+
+
+def test_the_record_fields_are_the_models_columns_other_than_the_system_ones():
+    concrete = [field.name for field in ProcessingActivity._meta.concrete_fields if field.name not in SYSTEM_COLUMNS]
+    assert sorted(ACTIVITY_RECORD_FIELDS) == sorted(concrete)
+
+
+def test_a_validated_row_has_exactly_the_record_fields():
+    assert tuple(ActivityRow.__annotations__) == ACTIVITY_RECORD_FIELDS
