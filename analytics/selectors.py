@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
+from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
 from inventory.models import LEGAL_BASIS_VI, PDPL_CATEGORY_VI, ActivityCount, LegalBasis, PdplCategory, ProcessingActivity
 
 UNSTATED_LEGAL_BASIS = ("", "Not stated", "Chưa xác định")
@@ -106,19 +107,7 @@ class ActivityCursor:
             raise ValueError("malformed cursor") from exc
 
 
-ACTIVITY_LIST_FIELDS = (
-    "id",
-    "activity_name",
-    "pdpl_category",
-    "data_fields",
-    "purpose",
-    "legal_basis",
-    "data_subjects",
-    "recipients",
-    "cross_border_transfer",
-    "retention_months",
-    "created_at",
-)
+ACTIVITY_LIST_FIELDS = ("id", *ACTIVITY_RECORD_FIELDS, "created_at")
 
 
 def processing_activities_page(

@@ -8,6 +8,7 @@ by VACUUM ANALYZE so the dashboard's index-only scan sees an all-visible table e
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -21,6 +22,8 @@ from urllib.parse import urlsplit
 
 import psycopg2
 from psycopg2 import sql
+
+from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD_ROWS = 100_000
@@ -119,25 +122,36 @@ def prepare(env: dict[str, str]) -> Tenants:
     return tenants
 
 
-COPY_SQL = (
-    "COPY inventory_processingactivity (id, tenant_id, activity_name, pdpl_category, data_fields, purpose,"
-    " legal_basis, data_subjects, recipients, cross_border_transfer, retention_months, created_at)"
-    " FROM STDIN WITH (FORMAT csv)"
-)
+COPY_COLUMNS = ("id", "tenant_id", *ACTIVITY_RECORD_FIELDS, "created_at")
+COPY_SQL = f"COPY inventory_processingactivity ({', '.join(COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
 
 
 def dashboard_rows_csv(tenant_id: str, rows: int) -> io.StringIO:
-    """`rows` realistic activities as CSV, from a fixed seed: every fresh database holds the same data."""
+    """`rows` realistic activities as CSV, from a fixed seed: every fresh database holds the same data.
+
+    The random draws keep their order (fields, id, category, basis, transfer, retention), so the
+    rows are the ones earlier runs measured.
+    """
     rng = random.Random(20251107)
     buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
     for i in range(rows):
         fields = rng.sample(FIELDS, rng.randint(1, 4))
-        buffer.write(
-            f"{uuid.UUID(int=rng.getrandbits(128), version=4)},{tenant_id},Hoạt động xử lý {i},"
-            f'{rng.choice(CATEGORIES)},"{{{",".join(fields)}}}",Quản lý khách hàng,{rng.choice(LEGAL_BASES)},'
-            f"{{khach_hang}},{{}},{'t' if rng.random() < 0.2 else 'f'},{rng.choice([12, 24, 60])},"
-            f"2025-11-{1 + i % 28:02d} 08:00:00+07\n"
-        )
+        row = {
+            "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+            "tenant_id": tenant_id,
+            "activity_name": f"Hoạt động xử lý {i}",
+            "pdpl_category": rng.choice(CATEGORIES),
+            "data_fields": "{" + ",".join(fields) + "}",
+            "purpose": "Quản lý khách hàng",
+            "legal_basis": rng.choice(LEGAL_BASES),
+            "data_subjects": "{khach_hang}",
+            "recipients": "{}",
+            "cross_border_transfer": "t" if rng.random() < 0.2 else "f",
+            "retention_months": rng.choice([12, 24, 60]),
+            "created_at": f"2025-11-{1 + i % 28:02d} 08:00:00+07",
+        }
+        writer.writerow([row[column] for column in COPY_COLUMNS])
     buffer.seek(0)
     return buffer
 
