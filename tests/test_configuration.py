@@ -1,4 +1,4 @@
-"""docker-compose.yml, the README's configuration table and the settings agree on every variable."""
+"""docker-compose.yml, the settings table of docs/configuration.md and the settings agree on every variable."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ def compose() -> dict:
 
 
 def readme_variables() -> set[str]:
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    """The variables of the settings table in docs/configuration.md (the README links there)."""
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    section = text.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
     return set(re.findall(r"^\| `([A-Z_]+)` \|", section, flags=re.MULTILINE))
 
 
