@@ -1,16 +1,22 @@
-"""gunicorn settings: threaded workers, so concurrent requests really share each process's pools."""
+"""gunicorn settings: threaded workers, so concurrent requests really share each process's pools.
+
+Variables are read through verisyntra.env, as the Django settings read theirs (the same forms
+accepted, the same errors); that module imports no Django, so the master can load this file.
+"""
 
 import os
 import shutil
 import tempfile
 
+from verisyntra.env import env_int, env_str
+
 # WEB_CONCURRENCY processes; scripts/dev starts a second server for the write group with
 # --workers $WEB_WRITE_CONCURRENCY (verisyntra/settings.py).
-workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-threads = int(os.environ.get("WEB_THREADS", "8"))
+workers = env_int("WEB_CONCURRENCY", 1)
+threads = env_int("WEB_THREADS", 8)
 worker_class = "gthread"
-bind = os.environ.get("BIND", "127.0.0.1:8000")
-timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
+bind = env_str("BIND", "127.0.0.1:8000")
+timeout = env_int("WEB_TIMEOUT", 60)
 graceful_timeout = 20
 accesslog = "-"
 # Not preloaded: each worker imports the app itself. The pools are fork-safe anyway
@@ -24,9 +30,10 @@ control_socket_disable = True
 # multiprocess mode), so it must be set before any worker imports prometheus_client. scripts/dev
 # shares one directory with the Celery worker (whose scan counters /metrics reports too) and empties
 # it before starting; without the variable each server gets a private, fresh directory.
-_private_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-prometheus_multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="verisyntra-prometheus-")
+_private_metrics_dir = not env_str("PROMETHEUS_MULTIPROC_DIR")
+prometheus_multiproc_dir = env_str("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="verisyntra-prometheus-")
 os.makedirs(prometheus_multiproc_dir, exist_ok=True)
+# Exported, not only read: the workers' prometheus_client finds the directory in its environment.
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = prometheus_multiproc_dir
 
 

@@ -20,12 +20,11 @@ And `verisyntra_data_scans_finished_total` by `status`, through `record_scan_fin
 
 from __future__ import annotations
 
-import os
-
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
 from verisyntra.db.config import POOLED_ALIASES
 from verisyntra.db.pools import PoolExhausted, pool_statistics
+from verisyntra.env import env_str
 
 POOL_CONNECTIONS_IN_USE = Gauge(
     "verisyntra_pool_connections_in_use",
@@ -65,7 +64,7 @@ DATA_SCANS_FINISHED = Counter(
 
 
 def multiprocess_directory() -> str | None:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+    return env_str("PROMETHEUS_MULTIPROC_DIR") or None
 
 
 def update_pool_gauges(alias: str) -> None:

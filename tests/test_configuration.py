@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from verisyntra.db.config import POOL_DEFAULTS, build_databases
+from verisyntra.env import EnvironmentVariableError
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_SERVICES = ("web", "web-write", "worker", "beat")
@@ -24,14 +26,17 @@ def readme_variables() -> set[str]:
     return set(re.findall(r"^\| `([A-Z_]+)` \|", section, flags=re.MULTILINE))
 
 
-# os.environ.get("X"), environ["X"], env_int(os.environ, "X", ...), env_bool("X") and the like.
-ENV_LOOKUP = r"""(?:environ(?:\.get)?\(|env_\w+\((?:os\.environ|environ), |env_\w+\()["']([A-Z][A-Z0-9_]+)["']"""
+# env_int("X", ...), env_bool("X"), env_str("X", ...) and the like (verisyntra.env), or os.environ.get("X").
+ENV_LOOKUP = r"""(?:environ(?:\.get)?\(|env_\w+\()["']([A-Z][A-Z0-9_]+)["']"""
+CONFIGURATION_MODULES = ("verisyntra/settings.py", "verisyntra/db/config.py", "gunicorn.conf.py", "health/metrics.py")
+# Reading a variable's value straight from the process environment, bypassing verisyntra.env.
+RAW_ENVIRONMENT_READ = re.compile(r"""os\.environ\.get\(|os\.getenv\(|os\.environ\[["'][A-Z0-9_]+["']\](?!\s*=[^=])""")
 
 
 def variables_read_by_code() -> set[str]:
     """Names the code reads from the environment, including the READ_/WRITE_POOL_* family."""
     names: set[str] = set()
-    for path in [ROOT / "verisyntra" / "settings.py", ROOT / "verisyntra" / "db" / "config.py", ROOT / "gunicorn.conf.py"]:
+    for path in [ROOT / name for name in CONFIGURATION_MODULES]:
         source = path.read_text()
         names |= set(re.findall(ENV_LOOKUP, source))
     for alias in POOL_DEFAULTS:
@@ -102,3 +107,30 @@ def test_read_database_url_points_the_read_alias_elsewhere():
     databases = build_databases({"DATABASE_URL": "postgresql://u@primary:5432/db", "READ_DATABASE_URL": "postgresql://u@replica:5433/db"})
     assert (databases["write"]["HOST"], databases["write"]["PORT"]) == ("primary", 5432)
     assert (databases["read"]["HOST"], databases["read"]["PORT"]) == ("replica", 5433)
+
+
+def test_the_service_reads_environment_variables_only_through_verisyntra_env():
+    """One reader, so every variable of a type accepts the same forms (tests, scripts and benchmarks aside)."""
+    offenders = []
+    for path in sorted(ROOT.glob("**/*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith((".venv/", "tests/", "scripts/", "benchmarks/", "stubs/", "var/")) or "/tests/" in relative:
+            continue
+        if relative in {"verisyntra/env.py", "conftest.py"}:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if RAW_ENVIRONMENT_READ.search(line):
+                offenders.append(f"{relative}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("1", True), ("on", True), ("false", False), ("0", False), ("", False)])
+def test_flags_accept_the_documented_words(raw, expected):
+    assert build_databases({"DISABLE_SERVER_SIDE_CURSORS": raw})["write"]["DISABLE_SERVER_SIDE_CURSORS"] is expected
+
+
+def test_a_malformed_setting_stops_the_start_naming_the_variable():
+    with pytest.raises(EnvironmentVariableError, match="WRITE_POOL_SIZE must be an integer"):
+        build_databases({"WRITE_POOL_SIZE": "fifty"})
+    with pytest.raises(EnvironmentVariableError, match="DISABLE_SERVER_SIDE_CURSORS must be one of"):
+        build_databases({"DISABLE_SERVER_SIDE_CURSORS": "sometimes"})

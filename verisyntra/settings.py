@@ -6,24 +6,12 @@ on 127.0.0.1). The README's "Configuration" section lists each variable.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from verisyntra.db.config import build_databases, env_float, env_int
+from verisyntra.db.config import build_databases
+from verisyntra.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    return raw in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
 
 # https://docs.djangoproject.com/en/5.2/ref/settings/#debug -- off unless asked for.
 DEBUG = env_bool("DEBUG", False)
@@ -31,7 +19,7 @@ DEBUG = env_bool("DEBUG", False)
 # A fixed development key is only acceptable while DEBUG is on; production must set SECRET_KEY
 # (`manage.py check --deploy` flags a weak one).
 # The prefix "django-insecure-" makes `check --deploy` (security.W009) refuse the fallback key.
-SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-local-development-key-change-me-in-production-0123456789"
+SECRET_KEY = env_str("SECRET_KEY", "django-insecure-local-development-key-change-me-in-production-0123456789")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -59,7 +47,7 @@ MIDDLEWARE = [
     # Path and requested tenant of the current request, for the pool-exhaustion audit log.
     "health.audit.AuditRequestContextMiddleware",
     # Maps pool exhaustion and database outages in views to a bilingual 503 (handler500 covers middleware).
-    "verisyntra.errors.DatabaseUnavailableMiddleware",
+    "verisyntra.api.errors.DatabaseUnavailableMiddleware",
     # Pins the rest of a request to the primary after its first write (read-your-writes).
     "verisyntra.db.pinning.PinPrimaryAfterWriteMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -99,9 +87,9 @@ DATABASE_ROUTERS = ["verisyntra.db.router.ReadWriteRouter"]
 # not answer, or may miss more than REPLICA_MAX_LAG_SECONDS of commits, serves no reads until it
 # recovers; each process checks every REPLICA_CHECK_SECONDS. After a client writes, its requests read
 # from the primary for PRIMARY_PIN_SECONDS (signed cookie); keep it >= max lag + check interval.
-REPLICA_MAX_LAG_SECONDS = env_float(os.environ, "REPLICA_MAX_LAG_SECONDS", 5.0)
-REPLICA_CHECK_SECONDS = env_float(os.environ, "REPLICA_CHECK_SECONDS", 1.0)
-PRIMARY_PIN_SECONDS = env_float(os.environ, "PRIMARY_PIN_SECONDS", 10.0)
+REPLICA_MAX_LAG_SECONDS = env_float("REPLICA_MAX_LAG_SECONDS", 5.0)
+REPLICA_CHECK_SECONDS = env_float("REPLICA_CHECK_SECONDS", 1.0)
+PRIMARY_PIN_SECONDS = env_float("PRIMARY_PIN_SECONDS", 10.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # How many processes share the database: used by the capacity system check and `pool_report`.
@@ -109,37 +97,37 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # writes (POST /batch, POST /data-scans) in WEB_WRITE_CONCURRENCY processes, everything else in
 # WEB_CONCURRENCY, so a batch being parsed never holds the interpreter lock a dashboard needs.
 # Without nginx (one gunicorn for everything), set WEB_WRITE_CONCURRENCY=0.
-WEB_CONCURRENCY = env_int(os.environ, "WEB_CONCURRENCY", 1)
-WEB_WRITE_CONCURRENCY = env_int(os.environ, "WEB_WRITE_CONCURRENCY", 1)
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 1)
+WEB_WRITE_CONCURRENCY = env_int("WEB_WRITE_CONCURRENCY", 1)
 WEB_PROCESSES = WEB_CONCURRENCY + WEB_WRITE_CONCURRENCY
-WEB_THREADS = env_int(os.environ, "WEB_THREADS", 8)
-CELERY_WORKER_CONCURRENCY = env_int(os.environ, "CELERY_WORKER_CONCURRENCY", 2)
+WEB_THREADS = env_int("WEB_THREADS", 8)
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 2)
 
 # `pool_report`'s sizing rule (HikariCP "About Pool Sizing", PostgreSQL wiki): about
 # 2 x cores + spindles connections doing work at once. 0 cores: detect them when the server is local.
-DATABASE_SERVER_CORES = env_int(os.environ, "DATABASE_SERVER_CORES", 0)
-DATABASE_SERVER_SPINDLES = env_int(os.environ, "DATABASE_SERVER_SPINDLES", 1)
+DATABASE_SERVER_CORES = env_int("DATABASE_SERVER_CORES", 0)
+DATABASE_SERVER_SPINDLES = env_int("DATABASE_SERVER_SPINDLES", 1)
 # A connection idle inside an open transaction for this long is reported as a leak suspect.
-POOL_LEAK_SUSPECT_SECONDS = env_int(os.environ, "POOL_LEAK_SUSPECT_SECONDS", 60)
+POOL_LEAK_SUSPECT_SECONDS = env_int("POOL_LEAK_SUSPECT_SECONDS", 60)
 
 # --- Request limits --------------------------------------------------------------------------
 # https://docs.djangoproject.com/en/5.2/ref/settings/#data-upload-max-memory-size
 # DRF >= 3.17.2 applies this to JSON bodies too; 10,000 realistic activities are about 4 MB,
 # so allow 25 MB (a 100,000-record data scan fits in about the same per-record budget below).
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(os.environ, "DATA_UPLOAD_MAX_MEMORY_SIZE", 25 * 1024 * 1024)
-DATA_SCAN_MAX_BODY_BYTES = env_int(os.environ, "DATA_SCAN_MAX_BODY_BYTES", 200 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 25 * 1024 * 1024)
+DATA_SCAN_MAX_BODY_BYTES = env_int("DATA_SCAN_MAX_BODY_BYTES", 200 * 1024 * 1024)
 
 # --- Data scans (README "Data scans") ------------------------------------------------------------
-DATA_SCAN_MAX_RECORDS = env_int(os.environ, "DATA_SCAN_MAX_RECORDS", 100_000)
+DATA_SCAN_MAX_RECORDS = env_int("DATA_SCAN_MAX_RECORDS", 100_000)
 # Records stored, written and committed together with the scan's progress (benchmarks/scan.py).
-DATA_SCAN_CHUNK_SIZE = env_int(os.environ, "DATA_SCAN_CHUNK_SIZE", 10_000)
+DATA_SCAN_CHUNK_SIZE = env_int("DATA_SCAN_CHUNK_SIZE", 10_000)
 # Retries of a scan task after a transient database error or a full pool, with backoff.
-DATA_SCAN_MAX_RETRIES = env_int(os.environ, "DATA_SCAN_MAX_RETRIES", 5)
+DATA_SCAN_MAX_RETRIES = env_int("DATA_SCAN_MAX_RETRIES", 5)
 # The beat sweep: how often it runs; a pending scan never accepted by the broker is dispatched
 # after the grace period; a scan with no progress for the stall time is dispatched again.
-DATA_SCAN_SWEEP_SECONDS = env_int(os.environ, "DATA_SCAN_SWEEP_SECONDS", 60)
-DATA_SCAN_DISPATCH_GRACE_SECONDS = env_int(os.environ, "DATA_SCAN_DISPATCH_GRACE_SECONDS", 30)
-DATA_SCAN_STALL_SECONDS = env_int(os.environ, "DATA_SCAN_STALL_SECONDS", 600)
+DATA_SCAN_SWEEP_SECONDS = env_int("DATA_SCAN_SWEEP_SECONDS", 60)
+DATA_SCAN_DISPATCH_GRACE_SECONDS = env_int("DATA_SCAN_DISPATCH_GRACE_SECONDS", 30)
+DATA_SCAN_STALL_SECONDS = env_int("DATA_SCAN_STALL_SECONDS", 600)
 
 # --- Auth, i18n, static ----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -162,7 +150,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # The one place that turns exceptions into the bilingual error shape.
-    "EXCEPTION_HANDLER": "verisyntra.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "verisyntra.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -180,7 +168,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery ----------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/django/first-steps-with-django.html
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_TASK_SERIALIZER = "json"
@@ -191,11 +179,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Longer than the longest scan, or Redis hands a running scan to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int(os.environ, "CELERY_VISIBILITY_TIMEOUT", 6 * 3600),
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Results older than a day are deleted by Celery's built-in `celery.backend_cleanup` task.
-CELERY_RESULT_EXPIRES = env_int(os.environ, "CELERY_RESULT_EXPIRES", 24 * 3600)
+CELERY_RESULT_EXPIRES = env_int("CELERY_RESULT_EXPIRES", 24 * 3600)
 CELERY_BEAT_SCHEDULE: dict = {
     "sweep-data-scans": {"task": "inventory.sweep_data_scans", "schedule": float(DATA_SCAN_SWEEP_SECONDS)},
     # Same key as Celery's own default entry (daily at 04:00), which this one replaces with hourly.
@@ -206,7 +194,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 # The pool-exhaustion audit log (health/audit.py) is its own logger with bare JSON lines, so
 # operators can route it apart: POOL_AUDIT_LOG names a file (reopened when logrotate moves it),
 # otherwise it goes to standard error.
-POOL_AUDIT_LOG = os.environ.get("POOL_AUDIT_LOG", "")
+POOL_AUDIT_LOG = env_str("POOL_AUDIT_LOG")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -222,7 +210,7 @@ LOGGING = {
             else {"class": "logging.StreamHandler", "formatter": "json_line"}
         ),
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "dj_db_conn_pool": {"level": "WARNING"},
@@ -239,7 +227,7 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
     # Load balancers and container health checks probe over plain HTTP: never redirect them.
     SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
-    SECURE_HSTS_SECONDS = env_int(os.environ, "SECURE_HSTS_SECONDS", 0)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

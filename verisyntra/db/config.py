@@ -13,6 +13,8 @@ from typing import Any
 
 import dj_database_url
 
+from verisyntra.env import env_bool, env_int, env_list, env_str
+
 POOLED_ENGINE = "dj_db_conn_pool.backends.postgresql"
 
 # The keys django-db-connection-pool 1.2.x reads (dj_db_conn_pool.core.PoolContainer).
@@ -21,7 +23,8 @@ POOL_KEYS = frozenset({"POOL_SIZE", "MAX_OVERFLOW", "RECYCLE", "TIMEOUT", "PRE_P
 READ_ALIAS = "read"
 WRITE_ALIAS = "write"
 
-# The design's pool sizes (seed, "Step 1"): dashboards read, scans and batches write.
+# The default pool sizes: 20 + 10 read connections for dashboards, 50 + 20 write connections for
+# scans and batches (measure before keeping them: README "Configuration", benchmarks.pools).
 POOL_DEFAULTS: dict[str, dict[str, int]] = {
     READ_ALIAS: {"POOL_SIZE": 20, "MAX_OVERFLOW": 10, "TIMEOUT": 30, "RECYCLE": 3600},
     WRITE_ALIAS: {"POOL_SIZE": 50, "MAX_OVERFLOW": 20, "TIMEOUT": 10, "RECYCLE": 1800},
@@ -35,32 +38,10 @@ STATEMENT_TIMEOUT_DEFAULTS_MS: dict[str, int] = {READ_ALIAS: 30_000, WRITE_ALIAS
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/verisyntra"
 
 
-def env_int(environ: Mapping[str, str], name: str, default: int) -> int:
-    """Read an integer variable, failing loudly on garbage rather than guessing."""
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
-
-
-def env_float(environ: Mapping[str, str], name: str, default: float) -> float:
-    """Read a number of seconds (fractions allowed), failing loudly on garbage."""
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from None
-
-
 def read_database_urls(environ: Mapping[str, str]) -> list[str]:
     """The servers reads may use: READ_DATABASE_URLS (comma-separated replicas), else READ_DATABASE_URL, else the primary."""
-    urls = [url.strip() for url in environ.get("READ_DATABASE_URLS", "").split(",") if url.strip()]
-    return urls or [environ.get("READ_DATABASE_URL") or environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL]
+    primary = env_str("DATABASE_URL", DEFAULT_DATABASE_URL, environ=environ)
+    return env_list("READ_DATABASE_URLS", environ=environ) or [env_str("READ_DATABASE_URL", primary, environ=environ)]
 
 
 def read_alias_names(count: int) -> tuple[str, ...]:
@@ -82,10 +63,10 @@ def pool_options(alias: str, environ: Mapping[str, str]) -> dict[str, Any]:
     prefix = f"{alias.upper()}_POOL_"
     defaults = POOL_DEFAULTS[alias]
     return {
-        "POOL_SIZE": env_int(environ, prefix + "SIZE", defaults["POOL_SIZE"]),
-        "MAX_OVERFLOW": env_int(environ, prefix + "MAX_OVERFLOW", defaults["MAX_OVERFLOW"]),
-        "TIMEOUT": env_int(environ, prefix + "TIMEOUT", defaults["TIMEOUT"]),
-        "RECYCLE": env_int(environ, prefix + "RECYCLE", defaults["RECYCLE"]),
+        "POOL_SIZE": env_int(prefix + "SIZE", defaults["POOL_SIZE"], environ=environ),
+        "MAX_OVERFLOW": env_int(prefix + "MAX_OVERFLOW", defaults["MAX_OVERFLOW"], environ=environ),
+        "TIMEOUT": env_int(prefix + "TIMEOUT", defaults["TIMEOUT"], environ=environ),
+        "RECYCLE": env_int(prefix + "RECYCLE", defaults["RECYCLE"], environ=environ),
         # A connection that died while idle (server restart, failover) is replaced, not handed out.
         "PRE_PING": True,
     }
@@ -96,18 +77,19 @@ def database_alias(url: str, alias: str, environ: Mapping[str, str], test_name: 
     config = dj_database_url.parse(url, engine=POOLED_ENGINE)
     options = config.setdefault("OPTIONS", {})
     options["application_name"] = f"verisyntra-{alias}"
-    options.setdefault("connect_timeout", env_int(environ, "DATABASE_CONNECT_TIMEOUT", 5))
+    options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, environ=environ))
     family = WRITE_ALIAS if alias == WRITE_ALIAS else READ_ALIAS
-    statement_timeout_ms = env_int(environ, f"{family.upper()}_STATEMENT_TIMEOUT_MS", STATEMENT_TIMEOUT_DEFAULTS_MS[family])
+    statement_timeout_ms = env_int(f"{family.upper()}_STATEMENT_TIMEOUT_MS", STATEMENT_TIMEOUT_DEFAULTS_MS[family], environ=environ)
     if statement_timeout_ms:
         options["options"] = f"-c statement_timeout={statement_timeout_ms}"
     # Connections go back to the pool when the request ends; CONN_MAX_AGE=None would keep one
-    # checked out per thread across requests and drain the pool (FIELD-NOTES).
+    # checked out per thread across requests and drain the pool (a thread keeps its connection
+    # between requests, and the pool never gets it back).
     config["CONN_MAX_AGE"] = 0
     config["CONN_HEALTH_CHECKS"] = False
     # Behind PgBouncer in transaction mode a named cursor (QuerySet.iterator()) would outlive the
     # transaction whose server connection it lives on (docs/scaling.md).
-    config["DISABLE_SERVER_SIDE_CURSORS"] = environ.get("DISABLE_SERVER_SIDE_CURSORS", "").strip().lower() in {"1", "true", "yes", "on"}
+    config["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DISABLE_SERVER_SIDE_CURSORS", False, environ=environ)
     config["POOL_OPTIONS"] = pool_options(alias, environ)
     # Test databases depend on nothing (Django's default is to wait for the dummy `default`).
     config["TEST"] = {"DEPENDENCIES": [], **({"NAME": test_name} if test_name else {})}
@@ -123,8 +105,8 @@ def build_databases(environ: Mapping[str, str] | None = None) -> dict[str, dict[
     (see verisyntra/management/commands).
     """
     environ = os.environ if environ is None else environ
-    write_url = environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    test_name = environ.get("TEST_DATABASE_NAME") or None
+    write_url = env_str("DATABASE_URL", DEFAULT_DATABASE_URL, environ=environ)
+    test_name = env_str("TEST_DATABASE_NAME", environ=environ) or None
     databases = {
         "default": {"ENGINE": "django.db.backends.dummy"},
         WRITE_ALIAS: database_alias(write_url, WRITE_ALIAS, environ, test_name=test_name),
@@ -133,8 +115,9 @@ def build_databases(environ: Mapping[str, str] | None = None) -> dict[str, dict[
     for alias, url in zip(read_alias_names(len(read_urls)), read_urls, strict=True):
         read = database_alias(url, alias, environ)
         # Under test, every read alias mirrors `write`'s test database: tests never touch a real
-        # database, and read-after-write tests must use transactional test cases (FIELD-NOTES,
-        # TEST MIRROR). The mirror copies only NAME, so a read alias on a streaming replica reads
+        # database. Django's docs (multi-db testing, TEST MIRROR) say a mirror needs
+        # TransactionTestCase: under TestCase each alias has its own transaction, so read-after-write
+        # tests must be transactional. The mirror copies only NAME, so a read alias on a streaming replica reads
         # the test database the replica received from the primary (tests/replica).
         read["TEST"] = {"MIRROR": WRITE_ALIAS, "DEPENDENCIES": []}
         databases[alias] = read
