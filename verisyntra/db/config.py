@@ -55,7 +55,7 @@ POOLED_ALIASES = (READ_ALIAS, WRITE_ALIAS, *READ_ALIASES[1:])
 
 
 def pool_options(alias: str, environ: Mapping[str, str]) -> dict[str, Any]:
-    """POOL_OPTIONS for one alias: the design's defaults, each overridable by READ_POOL_* / WRITE_POOL_*.
+    """POOL_OPTIONS for one alias: POOL_DEFAULTS, each overridable by READ_POOL_* / WRITE_POOL_*.
 
     Every read alias (`read`, `read_1`, ...) is sized by the READ_POOL_* family.
     """
