@@ -7,6 +7,7 @@ the server's view of every process's connections, grouped by each pool's `applic
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -18,10 +19,12 @@ from verisyntra.checks import process_count
 from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
 from verisyntra.db.pools import pool_statistics
 from verisyntra.db.replicas import replica_report
+from verisyntra.messages import CATALOGUE, Language, format_number, render, render_in
 
 
-def _finding(status: str, en: str, vi: str) -> dict:
-    return {"status": status, "en": en, "vi": vi}
+def _finding(status: str, code: str, **params) -> dict:
+    text = render(code, **params)
+    return {"status": status, "en": text.en, "vi": text.vi}
 
 
 def build_pool_report(leak_threshold_seconds: float) -> dict:
@@ -60,8 +63,9 @@ def build_pool_report(leak_threshold_seconds: float) -> dict:
             findings.append(
                 _finding(
                     st.WARNING if set(view.aliases) <= replica_aliases else st.CRITICAL,
-                    f"PostgreSQL at {where} is unreachable: {view.error}",
-                    f"Không kết nối được PostgreSQL tại {where}: {view.error}",
+                    "finding.server_unreachable",
+                    where=where,
+                    error=view.error,
                 )
             )
             servers.append(entry)
@@ -80,49 +84,36 @@ def build_pool_report(leak_threshold_seconds: float) -> dict:
             findings.append(
                 _finding(
                     usage,
-                    f"{where} has {view.client_connections} of {view.available_connections} usable connections "
-                    f"in use ({view.usage_percent}%).",
-                    f"{where} đang dùng {view.client_connections} trên {view.available_connections} kết nối khả dụng "
-                    f"({view.usage_percent}%).",
+                    "finding.server_usage",
+                    where=where,
+                    used=view.client_connections,
+                    available=view.available_connections,
+                    usage=view.usage_percent,
                 )
             )
         if headroom < 0:
             findings.append(
                 _finding(
                     st.WARNING,
-                    f"At full load the pools of {process_count()} processes can open {need} connections on {where}, "
-                    f"{-headroom} more than its {view.available_connections} usable (max_connections {view.max_connections} "
-                    f"- {view.superuser_reserved_connections} reserved): new connections would then fail.",
-                    f"Khi đầy tải, pool của {process_count()} tiến trình có thể mở {need} kết nối tới {where}, "
-                    f"nhiều hơn {-headroom} so với {view.available_connections} kết nối khả dụng (max_connections "
-                    f"{view.max_connections} - {view.superuser_reserved_connections} dành riêng): khi đó kết nối mới sẽ thất bại.",
+                    "finding.headroom_negative",
+                    processes=process_count(),
+                    need=need,
+                    where=where,
+                    missing=-headroom,
+                    available=view.available_connections,
+                    max_connections=view.max_connections,
+                    reserved=view.superuser_reserved_connections,
                 )
             )
         for suspect in view.leak_suspects:
             leak_suspects.append({"host": view.host, "port": view.port, **suspect})
     if leak_suspects:
-        findings.append(
-            _finding(
-                st.WARNING,
-                f"{len(leak_suspects)} connection(s) idle in transaction for {leak_threshold_seconds:g} s or more: "
-                "probable leaks (a transaction begun and never ended); they hold locks and block VACUUM.",
-                f"{len(leak_suspects)} kết nối ở trạng thái idle in transaction từ {leak_threshold_seconds:g} giây trở lên: "
-                "nghi rò rỉ (giao dịch mở mà không kết thúc); chúng giữ khóa và cản VACUUM.",
-            )
-        )
+        findings.append(_finding(st.WARNING, "finding.leak_suspects", count=len(leak_suspects), threshold=leak_threshold_seconds))
 
     write_host = server_address(WRITE_ALIAS)[0]
     guidance = sizing(write_host)
     if guidance.write_far_above:
-        findings.append(
-            _finding(
-                st.WARNING,
-                f"The write pools can run {guidance.write_usable_total} connections at once, far above the "
-                f"~{guidance.rule_connections} of the core-count rule: the surplus queues inside PostgreSQL (see Sizing).",
-                f"Các pool ghi có thể chạy {guidance.write_usable_total} kết nối cùng lúc, vượt xa khoảng "
-                f"{guidance.rule_connections} theo quy tắc số lõi: phần dư xếp hàng bên trong PostgreSQL (xem Định cỡ).",
-            )
-        )
+        findings.append(_finding(st.WARNING, "finding.write_far_above", usable=guidance.write_usable_total, rule=guidance.rule_connections))
 
     findings.extend(_replica_findings(replicas))
 
@@ -156,90 +147,29 @@ def _replica_findings(replicas: dict) -> list[dict]:
         where = f"{state['alias']} ({state['host']}:{state['port']})"
         if state["status"] == "down":
             findings.append(
-                _finding(
-                    st.WARNING,
-                    f"Read replica {where} does not answer: {state['error']}; its reads go to the other replicas or the primary.",
-                    f"Bản sao chỉ đọc {where} không phản hồi: {state['error']}; truy vấn đọc chuyển sang bản sao khác hoặc máy chủ chính.",
-                )
+                _finding(st.WARNING, "finding.replica_down", where=where, error=state["error"]),
             )
         elif state["status"] == "lagging":
-            lag = state["lag_seconds"]
-            findings.append(
-                _finding(
-                    st.WARNING,
-                    f"Read replica {where} lags {lag:.1f} s behind the primary (limit {limit:g} s): "
-                    "it serves no reads until it catches up.",
-                    f"Bản sao chỉ đọc {where} chậm {lag:.1f} giây so với máy chủ chính (giới hạn {limit:g} giây): "
-                    "không phục vụ truy vấn đọc cho đến khi bắt kịp.",
-                )
-            )
+            findings.append(_finding(st.WARNING, "finding.replica_lagging", where=where, lag=state["lag_seconds"], limit=limit))
     if replicas["fallback_to_primary"]:
-        findings.append(
-            _finding(
-                st.WARNING,
-                "No read replica is fit: every read is served by the primary, through the write pool.",
-                "Không có bản sao chỉ đọc nào sẵn sàng: mọi truy vấn đọc đang do máy chủ chính phục vụ, qua pool ghi.",
-            )
-        )
+        findings.append(_finding(st.WARNING, "finding.reads_on_primary"))
     return findings
 
 
-_LABELS = {
-    "title": ("VeriSyntra connection pools", "Các pool kết nối VeriSyntra"),
-    "status": ("Status", "Trạng thái"),
-    "processes": ("Processes", "Tiến trình"),
-    "processes_line": (
-        "{web} web x {threads} threads, {workers} Celery worker(s)",
-        "{web} web x {threads} luồng, {workers} Celery worker",
-    ),
-    "pools": ("Configured pools (per process)", "Các pool đã cấu hình (mỗi tiến trình)"),
-    "pool_line": (
-        "{alias:<6} size {pool_size} + overflow {max_overflow} = {capacity}, timeout {timeout:g} s, recycle {recycle} s"
-        "  -> {host}:{port}/{database}",
-        "{alias:<6} kích thước {pool_size} + dự phòng {max_overflow} = {capacity}, chờ tối đa {timeout:g} giây, "
-        "làm mới {recycle} giây  -> {host}:{port}/{database}",
-    ),
-    "live": ("Live server connections (all processes)", "Kết nối đang mở trên máy chủ (mọi tiến trình)"),
-    "live_line": ("{alias:<6} ({app}): {total} total  {states}", "{alias:<6} ({app}): tổng {total}  {states}"),
-    "unreachable": ("unreachable", "không kết nối được"),
-    "headroom": ("Headroom against max_connections", "Dư địa so với max_connections"),
-    "server_line": (
-        "{host}:{port} ({aliases}): max_connections {max_connections} - {reserved} reserved = {available} usable; "
-        "{used} in use ({usage}%), {free} free now",
-        "{host}:{port} ({aliases}): max_connections {max_connections} - {reserved} dành riêng = {available} khả dụng; "
-        "đang dùng {used} ({usage}%), còn trống {free}",
-    ),
-    "need_line": (
-        "  configured pools at full load: {need} ({processes} processes x pools) -> headroom {headroom}",
-        "  các pool khi đầy tải: {need} ({processes} tiến trình x pool) -> dư địa {headroom}",
-    ),
-    "leaks": (
-        "Idle in transaction for {threshold:g} s or more (leak suspects)",
-        "Idle in transaction từ {threshold:g} giây trở lên (nghi rò rỉ)",
-    ),
-    "leak_none": ("none", "không có"),
-    "leak_line": (
-        "pid {pid} {application_name}: idle in transaction {idle} s (transaction {xact} s), blocking {blocking} "
-        "session(s), last query started {started}: {query}",
-        "pid {pid} {application_name}: idle in transaction {idle} giây (giao dịch {xact} giây), đang chặn {blocking} "
-        "phiên, truy vấn cuối bắt đầu lúc {started}: {query}",
-    ),
-    "replicas": ("Read replicas (reads served by: {served})", "Bản sao chỉ đọc (truy vấn đọc do: {served})"),
-    "replica_line": ("{alias:<6} {host}:{port}: {status}, lag {lag}", "{alias:<6} {host}:{port}: {status}, độ trễ {lag}"),
-    "sizing": ("Sizing", "Định cỡ"),
-    "findings": ("Findings", "Phát hiện"),
-    "findings_none": ("nothing to report", "không có vấn đề"),
-}
+def _known(group: str, value: str, language: Language) -> str:
+    """A PostgreSQL or replica state in `language` (catalogue `<group>.<state>`); a state added later shows as named."""
+    code = group + "." + re.sub(r"\W+", "_", value).strip("_")
+    return render_in(language, code) if code in CATALOGUE else value
 
 
-def render_text(report: dict, lang: str = "en") -> str:
+def render_text(report: dict, lang: Language = "en") -> str:
     """The report for a terminal, in English (`en`) or Vietnamese (`vi`)."""
-    i = 1 if lang == "vi" else 0
+    vi = lang == "vi"
 
     def label(key: str, **values) -> str:
-        return _LABELS[key][i].format(**values)
+        return render_in(lang, f"report.{key}", **values)
 
-    status = report["status_vi"] if i else report["status"].upper()
+    status = report["status_vi"] if vi else report["status"].upper()
     lines = [f"{label('title')} - {report['generated_at']}", f"{label('status')}: {status}", ""]
     p = report["processes"]
     lines += [f"{label('processes')}: " + label("processes_line", web=p["web"], threads=p["web_threads"], workers=p["celery_workers"]), ""]
@@ -252,7 +182,9 @@ def render_text(report: dict, lang: str = "en") -> str:
         if connections is None:
             lines.append(f"  {pool['alias']:<6} ({pool['application_name']}): {label('unreachable')}")
             continue
-        states = ", ".join(f"{state} {count}" for state, count in connections.items() if state != "total")
+        states = ", ".join(
+            f"{_known('pg_state', state, lang)} {format_number(count, lang)}" for state, count in connections.items() if state != "total"
+        )
         lines.append(
             "  " + label("live_line", alias=pool["alias"], app=pool["application_name"], total=connections["total"], states=states)
         )
@@ -278,7 +210,7 @@ def render_text(report: dict, lang: str = "en") -> str:
             )
         )
         lines.append(
-            "  "
+            "    "
             + label(
                 "need_line",
                 need=server["configured_need"],
@@ -296,27 +228,33 @@ def render_text(report: dict, lang: str = "en") -> str:
                 "leak_line",
                 pid=suspect["pid"],
                 application_name=suspect["application_name"] or "-",
+                state=_known("pg_state", suspect["state"], lang),
                 idle=suspect["idle_in_transaction_seconds"],
                 blocking=suspect["blocking_sessions"],
-                xact=suspect["transaction_seconds"],
+                # A transaction is at least as old as the time it has sat idle.
+                xact=suspect["transaction_seconds"]
+                if suspect["transaction_seconds"] is not None
+                else suspect["idle_in_transaction_seconds"],
                 started=suspect["last_query_start"],
                 query=" ".join((suspect["last_query"] or "").split()),
             )
         )
     replicas = report["read_replicas"]
     if replicas["replicas_configured"]:
-        served = {"replicas": ("replicas", "các bản sao"), "primary": ("the primary", "máy chủ chính")}[replicas["reads_served_by"]][i]
-        lines += ["", label("replicas", served=served)]
+        lines += ["", label("replicas", served=label(f"served.{replicas['reads_served_by']}"))]
         for state in replicas["read_aliases"]:
-            lag = "-" if state["lag_seconds"] is None else f"{state['lag_seconds']:.1f} s"
-            lines.append("  " + label("replica_line", lag=lag, **{k: state[k] for k in ("alias", "host", "port", "status")}))
+            lag = "-" if state["lag_seconds"] is None else label("seconds", seconds=state["lag_seconds"])
+            status_text = _known("replica_status", state["status"], lang)
+            lines.append(
+                "  " + label("replica_line", alias=state["alias"], host=state["host"], port=state["port"], status=status_text, lag=lag)
+            )
     lines += ["", label("sizing")]
     for advice in report["sizing"]["advice"]:
-        lines.append("  - " + (advice["vi"] if i else advice["en"]))
+        lines.append("  - " + advice[lang])
     lines += ["", label("findings")]
     if not report["findings"]:
         lines.append("  " + label("findings_none"))
     for finding in report["findings"]:
-        marker = st.STATUS_VI[finding["status"]] if i else finding["status"].upper()
-        lines.append(f"  [{marker}] " + (finding["vi"] if i else finding["en"]))
+        marker = st.STATUS_VI[finding["status"]] if vi else finding["status"].upper()
+        lines.append(f"  [{marker}] " + finding[lang])
     return "\n".join(lines) + "\n"

@@ -27,6 +27,7 @@ from verisyntra.db.config import POOLED_ALIASES, READ_ALIASES
 from verisyntra.db.direct import direct_connection
 from verisyntra.db.pools import PoolExhausted, PoolStatistics, pool_statistics
 from verisyntra.db.replicas import replica_report, replica_states
+from verisyntra.messages import render
 
 HEALTH_APPLICATION_NAME = "verisyntra-health"
 SERVER_CONNECT_TIMEOUT = 3
@@ -175,55 +176,29 @@ def server_views(leak_threshold_seconds: float | None = None) -> dict[tuple[str,
 
 def _pool_assessment(stats: PoolStatistics, server: ServerView) -> tuple[str, str, str]:
     """(status, recommendation, recommendation_vi) for one pool of this process and its server."""
-    name = name_vi = stats.alias.upper()
+    name = stats.alias.upper()
     env = f"{stats.alias.upper()}_POOL_SIZE"
+
+    def assessment(status: str, code: str, **params) -> tuple[str, str, str]:
+        text = render(code, **params)
+        return status, text.en, text.vi
+
     if not server.reachable:
-        return (
-            st.CRITICAL,
-            f"PostgreSQL at {server.host}:{server.port} is unreachable: check the server and DATABASE_URL / READ_DATABASE_URL.",
-            f"Không kết nối được PostgreSQL tại {server.host}:{server.port}: hãy kiểm tra máy chủ và DATABASE_URL / READ_DATABASE_URL.",
-        )
+        return assessment(st.CRITICAL, "pool.server_unreachable", host=server.host, port=server.port)
     since = st.seconds_since_exhaustion(stats.alias)
     if since is not None:
-        return (
-            st.CRITICAL,
-            f"{name} pool ran out {since:.0f} s ago in this process: requests got 503. Look for slow queries or "
-            f"connections held too long (manage.py pool_report) before raising {env}.",
-            f"Pool {name_vi} đã hết kết nối {since:.0f} giây trước trong tiến trình này: các yêu cầu nhận lỗi 503. "
-            f"Hãy tìm truy vấn chậm hoặc kết nối bị giữ quá lâu (manage.py pool_report) trước khi tăng {env}.",
-        )
+        return assessment(st.CRITICAL, "pool.exhausted_recently", name=name, seconds=round(since), env=env)
     server_status = st.server_usage_status(server.usage_percent)
     pool_status = st.utilization_status(stats.utilization_percent)
     if server_status != st.HEALTHY and server_status == st.worst(pool_status, server_status):
-        return (
-            server_status,
-            f"PostgreSQL uses {server.client_connections} of {server.available_connections} connections: "
-            "lower the pool sizes, run fewer processes, or put PgBouncer in front.",
-            f"PostgreSQL đang dùng {server.client_connections} trên {server.available_connections} kết nối: "
-            "hãy giảm kích thước pool, chạy ít tiến trình hơn, hoặc đặt PgBouncer phía trước.",
-        )
+        return assessment(server_status, "pool.server_busy", used=server.client_connections, available=server.available_connections)
     if pool_status != st.HEALTHY:
         room = server.available_connections - server.configured_need()
-        percent = f"{stats.utilization_percent:.0f}%"
+        percent = round(stats.utilization_percent)
         if room > 0:
-            return (
-                pool_status,
-                f"{name} pool is {percent} used in this process: look for slow queries first; if the load is real, "
-                f"raise {env} (the server has room for {room} more connections at full load).",
-                f"Pool {name_vi} đang được sử dụng {percent} trong tiến trình này: hãy kiểm tra truy vấn chậm trước; "
-                f"nếu tải là thật, hãy tăng {env} (máy chủ còn chỗ cho {room} kết nối khi đầy tải).",
-            )
-        return (
-            pool_status,
-            f"{name} pool is {percent} used in this process, and the server has no room for bigger pools: "
-            "add a read replica, run fewer processes, or put PgBouncer in front.",
-            f"Pool {name_vi} đang được sử dụng {percent} trong tiến trình này và máy chủ không còn chỗ cho pool lớn hơn: "
-            "hãy thêm bản sao đọc, chạy ít tiến trình hơn, hoặc đặt PgBouncer phía trước.",
-        )
-    return (st.HEALTHY, f"{name} pool operating normally.", f"Pool {name_vi} hoạt động bình thường.")
-
-
-ALL_NORMAL = ("Connection pools operating normally.", "Các pool kết nối hoạt động bình thường.")
+            return assessment(pool_status, "pool.busy_with_room", name=name, percent=percent, env=env, room=room)
+        return assessment(pool_status, "pool.busy_no_room", name=name, percent=percent)
+    return assessment(st.HEALTHY, "pool.normal", name=name)
 
 
 def connection_pools_health() -> dict:
@@ -258,7 +233,8 @@ def connection_pools_health() -> dict:
         }
         if status != st.HEALTHY and (worst_pool is None or st.worst(worst_pool[0], status) != worst_pool[0]):
             worst_pool = (status, recommendation, recommendation_vi)
-    status, recommendation, recommendation_vi = worst_pool or (st.HEALTHY, *ALL_NORMAL)
+    all_normal = render("pools.normal")
+    status, recommendation, recommendation_vi = worst_pool or (st.HEALTHY, all_normal.en, all_normal.vi)
     body.update(
         status=status,
         status_vi=st.STATUS_VI[status],
@@ -297,44 +273,32 @@ def replication_status(alias: str, cursor) -> dict:
     return {"in_recovery": True, "replication_lag_seconds": None if lag is None else round(max(lag, 0.0), 3)}
 
 
+def _unhealthy(code: str, **detail: object) -> dict:
+    """A failed alias check, worded as the API words the same failure (one sentence per error code)."""
+    text = render(code)
+    return {"status": st.UNHEALTHY, "status_vi": st.STATUS_VI[st.UNHEALTHY], "code": code, "error": text.en, "error_vi": text.vi, **detail}
+
+
 def check_alias(alias: str) -> dict:
     """`SELECT 1` through `alias`'s pool, with the latency of checkout plus query."""
     stats = pool_statistics(alias)
     if stats.exists and stats.checked_out >= stats.capacity:
         # Waiting up to the pool's timeout would hang the probe; a full pool is the answer.
-        return {
-            "status": "unhealthy",
-            "status_vi": "Không khỏe mạnh",
-            "code": "pool_exhausted",
-            "error": f"Connection pool exhausted ({stats.checked_out}/{stats.capacity} in use).",
-            "error_vi": f"Hết kết nối ({stats.checked_out}/{stats.capacity} đang được sử dụng).",
-        }
+        return _unhealthy("pool_exhausted", checked_out=stats.checked_out, capacity=stats.capacity)
     started = time.perf_counter()
     try:
         with connections[alias].cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
             latency_ms = round((time.perf_counter() - started) * 1000, 2)
-            result = {"status": "healthy", "status_vi": "Khỏe mạnh", "latency_ms": latency_ms}
+            result = {"status": st.HEALTHY, "status_vi": st.STATUS_VI[st.HEALTHY], "latency_ms": latency_ms}
             if alias in READ_ALIASES:
                 result.update(replication_status(alias, cursor))
             return result
     except PoolExhausted as exc:
-        return {
-            "status": "unhealthy",
-            "status_vi": "Không khỏe mạnh",
-            "code": "pool_exhausted",
-            "error": str(exc),
-            "error_vi": "Hết kết nối – tất cả kết nối đang được sử dụng",
-        }
+        return _unhealthy("pool_exhausted", detail=str(exc))
     except DatabaseError as exc:
-        return {
-            "status": "unhealthy",
-            "status_vi": "Không khỏe mạnh",
-            "code": "database_unavailable",
-            "error": first_line(exc),
-            "error_vi": "Không kết nối được cơ sở dữ liệu.",
-        }
+        return _unhealthy("database_unavailable", detail=first_line(exc))
     finally:
         # Back to the pool now: a health probe must not keep a connection for the rest of the request.
         connections[alias].close()

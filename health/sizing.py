@@ -1,6 +1,6 @@
-"""Pool sizing: the design's tables applied to the configured figures, next to the core-count rule.
+"""Pool sizing: the original sizing tables applied to the configured figures, next to the core-count rule.
 
-The design sizes pools by workload (its "Pool Sizing Recommendations"): 20 read connections for up
+The original sizing tables size pools by workload: 20 read connections for up
 to 50 dashboard users, 50 write connections for 10 concurrent scans of 5 connections each. HikariCP's
 "About Pool Sizing" and the PostgreSQL wiki size them by the server instead: a server does useful
 work on about `2 x cores + effective spindles` connections at once; more connections than that do
@@ -21,38 +21,34 @@ from django.conf import settings
 
 from verisyntra.db.config import READ_ALIAS, WRITE_ALIAS
 from verisyntra.db.pools import pool_statistics
-from verisyntra.db.sizing import measured_advice, recommended_pools
+from verisyntra.db.sizing import advice_text, measured_advice, recommended_pools
+from verisyntra.messages import Bilingual, render
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 # "Far above" the core-count rule: more than this many times the connections the server can run at once.
 FAR_ABOVE_FACTOR = 2
 
-# The design's tables: (largest pool size in the row, workload it serves in en, in vi).
+# The original sizing tables: (largest pool size in the row, catalogue code of the workload it serves).
 READ_TABLE = [
-    (20, "up to 50 concurrent dashboard users", "tối đa 50 người dùng bảng điều khiển đồng thời"),
-    (30, "50-200 concurrent dashboard users", "50-200 người dùng bảng điều khiển đồng thời"),
-    (50, "200-500 concurrent dashboard users", "200-500 người dùng bảng điều khiển đồng thời"),
+    (20, "sizing.read_workload.up_to_50"),
+    (30, "sizing.read_workload.50_to_200"),
+    (50, "sizing.read_workload.200_to_500"),
 ]
-READ_BEYOND = (
-    "more than 500 users, where the design adds read replicas and PgBouncer instead of a bigger pool",
-    "hơn 500 người dùng, khi đó thiết kế thêm bản sao đọc và PgBouncer thay vì tăng pool",
-)
+READ_BEYOND = "sizing.read_workload.beyond"
 WRITE_TABLE = [
-    (50, "up to 10 concurrent data scans (5 connections each)", "tối đa 10 lượt quét dữ liệu đồng thời (mỗi lượt 5 kết nối)"),
-    (100, "10-20 concurrent data scans", "10-20 lượt quét dữ liệu đồng thời"),
-    (200, "20-50 concurrent data scans", "20-50 lượt quét dữ liệu đồng thời"),
+    (50, "sizing.write_workload.up_to_10"),
+    (100, "sizing.write_workload.10_to_20"),
+    (200, "sizing.write_workload.20_to_50"),
 ]
-WRITE_BEYOND = (
-    "more than 50 concurrent scans, where the design moves to write sharding or queueing",
-    "hơn 50 lượt quét đồng thời, khi đó thiết kế chuyển sang phân mảnh ghi hoặc xếp hàng",
-)
+WRITE_BEYOND = "sizing.write_workload.beyond"
 
 
-def design_workload(pool_size: int, table, beyond) -> tuple[str, str]:
-    for largest, en, vi in table:
+def design_workload(pool_size: int, table: list[tuple[int, str]], beyond: str) -> Bilingual:
+    """The workload the sizing table meant a pool of `pool_size` for, in both languages."""
+    for largest, code in table:
         if pool_size <= largest:
-            return en, vi
-    return beyond
+            return render(code)
+    return render(beyond)
 
 
 def server_cores(host: str) -> tuple[int | None, str]:
@@ -99,7 +95,7 @@ class Sizing:
 
 
 def sizing(write_host: str) -> Sizing:
-    """The design's guidance and the core-count rule for the configured pools and process counts."""
+    """The sizing tables' guidance and the core-count rule for the configured pools and process counts."""
     read, write = pool_statistics(READ_ALIAS), pool_statistics(WRITE_ALIAS)
     web, threads, workers = settings.WEB_PROCESSES, settings.WEB_THREADS, settings.CELERY_WORKER_CONCURRENCY
     cores, cores_source = server_cores(write_host)
@@ -111,51 +107,34 @@ def sizing(write_host: str) -> Sizing:
     processes = web + workers
     far_above = rule is not None and write_usable > FAR_ABOVE_FACTOR * rule
 
-    advice: list[tuple[str, str]] = []
-    read_en, read_vi = design_workload(read.pool_size, READ_TABLE, READ_BEYOND)
-    write_en, write_vi = design_workload(write.pool_size, WRITE_TABLE, WRITE_BEYOND)
-    advice.append(
-        (
-            f"Design: a read pool of {read.pool_size} (+{read.max_overflow} overflow) per process is sized for {read_en}.",
-            f"Thiết kế: pool đọc {read.pool_size} (+{read.max_overflow} dự phòng) mỗi tiến trình phù hợp cho {read_vi}.",
-        )
-    )
-    advice.append(
-        (
-            f"Design: a write pool of {write.pool_size} (+{write.max_overflow} overflow) per process is sized for {write_en}.",
-            f"Thiết kế: pool ghi {write.pool_size} (+{write.max_overflow} dự phòng) mỗi tiến trình phù hợp cho {write_vi}.",
-        )
-    )
-    advice.append(
-        (
-            f"Here a web process uses at most WEB_THREADS={threads} connections of each pool (one per thread) and a "
-            f"Celery process at most 1 (one scan at a time, one write connection): of the {write.capacity} write "
-            f"connections per process, at most {write_per_web} are ever used; {web} web + {workers} worker processes "
-            f"can use {write_usable} write connections at once, though the pools allow {write.capacity * processes}.",
-            f"Ở đây mỗi tiến trình web dùng tối đa WEB_THREADS={threads} kết nối của mỗi pool (một kết nối mỗi luồng) và "
-            f"mỗi tiến trình Celery tối đa 1 (mỗi lần một lượt quét, một kết nối ghi): trong {write.capacity} kết nối ghi "
-            f"mỗi tiến trình, nhiều nhất {write_per_web} được dùng; {web} tiến trình web + {workers} tiến trình worker "
-            f"dùng được {write_usable} kết nối ghi cùng lúc, dù các pool cho phép {write.capacity * processes}.",
-        )
-    )
+    advice: list[tuple[str, str]] = [
+        advice_text(
+            "sizing.table_read",
+            size=read.pool_size,
+            overflow=read.max_overflow,
+            workload=design_workload(read.pool_size, READ_TABLE, READ_BEYOND),
+        ),
+        advice_text(
+            "sizing.table_write",
+            size=write.pool_size,
+            overflow=write.max_overflow,
+            workload=design_workload(write.pool_size, WRITE_TABLE, WRITE_BEYOND),
+        ),
+        advice_text(
+            "sizing.usable",
+            threads=threads,
+            capacity=write.capacity,
+            per_web=write_per_web,
+            web=web,
+            workers=workers,
+            usable=write_usable,
+            allowed=write.capacity * processes,
+        ),
+    ]
     if rule is None:
-        advice.append(
-            (
-                "Core-count rule (HikariCP, PostgreSQL wiki): about 2 x server cores + spindles connections doing work at "
-                "once. The server is not local: set DATABASE_SERVER_CORES to apply it.",
-                "Quy tắc theo số lõi (HikariCP, wiki PostgreSQL): khoảng 2 x số lõi máy chủ + số đĩa kết nối làm việc cùng "
-                "lúc. Máy chủ không ở máy này: hãy đặt DATABASE_SERVER_CORES để áp dụng.",
-            )
-        )
+        advice.append(advice_text("sizing.core_rule_unknown"))
     else:
-        advice.append(
-            (
-                f"Core-count rule (HikariCP, PostgreSQL wiki): 2 x {cores} cores + {spindles} spindle(s) = about {rule} "
-                f"connections doing work at once on this server.",
-                f"Quy tắc theo số lõi (HikariCP, wiki PostgreSQL): 2 x {cores} lõi + {spindles} đĩa = khoảng {rule} "
-                f"kết nối làm việc cùng lúc trên máy chủ này.",
-            )
-        )
+        advice.append(advice_text("sizing.core_rule", cores=cores, spindles=spindles, rule=rule))
     # Heavy writes run in the write group when nginx splits the traffic, else in every web process.
     heavy_writers = settings.WEB_WRITE_CONCURRENCY or web
     if far_above:
@@ -163,20 +142,7 @@ def sizing(write_host: str) -> Sizing:
         # connections per database core, shared by the processes that serve heavy writes.
         suggested = recommended_pools(server_cores=cores, web_processes=heavy_writers, web_threads=threads).write_pool_size
         advice.append(
-            (
-                f"WARNING: the write pools can run {write_usable} connections at once, far above the ~{rule} the server "
-                "can serve. A write pool larger than the server can run at once only queues the work inside PostgreSQL, "
-                f"where it slows every dashboard. Cap the write pool of each process that serves heavy writes "
-                f"({heavy_writers} here) near the rule (about WRITE_POOL_SIZE = {suggested}, WRITE_POOL_MAX_OVERFLOW = 0), "
-                "so surplus requests wait briefly and in order in the pool "
-                "instead of inside the server, or run fewer processes.",
-                f"CẢNH BÁO: các pool ghi có thể chạy {write_usable} kết nối cùng lúc, vượt xa khoảng {rule} mà máy chủ "
-                "phục vụ được. Pool ghi lớn hơn khả năng chạy đồng thời của máy chủ chỉ khiến công việc xếp hàng bên trong "
-                f"PostgreSQL, làm chậm mọi bảng điều khiển. Hãy giới hạn pool ghi của từng tiến trình phục vụ tác vụ ghi nặng "
-                f"(ở đây {heavy_writers} tiến trình) gần quy tắc (khoảng WRITE_POOL_SIZE = {suggested}, "
-                "WRITE_POOL_MAX_OVERFLOW = 0), để các yêu cầu dư chờ ngắn và có thứ tự trong pool thay vì bên trong "
-                "máy chủ, hoặc chạy ít tiến trình hơn.",
-            )
+            advice_text("sizing.far_above_warning", usable=write_usable, rule=rule, heavy_writers=heavy_writers, suggested=suggested)
         )
     if cores:
         # What `python -m benchmarks.pools` measured on this stack (verisyntra/db/sizing.py, docs/benchmarks.md).

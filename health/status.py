@@ -1,8 +1,8 @@
 """The health vocabulary: healthy / warning / critical in both languages, and when each applies.
 
-Thresholds follow the design's own targets: pools should stay under 70% in normal operation
-("Read pool utilization <70%"), and above 90% it lists exhaustion symptoms ("Troubleshooting").
-A pool that actually ran out recently is critical whatever its figures say now.
+Thresholds: a pool should stay under 70% in normal operation, leaving room for bursts, and above
+90% requests are about to wait for connections (the exhaustion symptoms). A pool that actually ran
+out recently is critical whatever its figures say now.
 """
 
 from __future__ import annotations
@@ -10,11 +10,22 @@ from __future__ import annotations
 import threading
 import time
 
+from verisyntra.messages import Bilingual, render
+
 HEALTHY = "healthy"
 WARNING = "warning"
 CRITICAL = "critical"
-STATUS_VI = {HEALTHY: "Khỏe mạnh", WARNING: "Cảnh báo", CRITICAL: "Nguy cấp"}
+# What a failed check (a database alias, the endpoint as a whole) answers; not a pool's severity.
+UNHEALTHY = "unhealthy"
 _SEVERITY = {HEALTHY: 0, WARNING: 1, CRITICAL: 2}
+
+
+def status_label(status: str) -> Bilingual:
+    """A health status in both languages (catalogue `status.<status>`)."""
+    return render(f"status.{status}")
+
+
+STATUS_VI = {status: status_label(status).vi for status in (HEALTHY, WARNING, CRITICAL, UNHEALTHY)}
 
 WARNING_UTILIZATION_PERCENT = 70.0
 CRITICAL_UTILIZATION_PERCENT = 90.0

@@ -16,16 +16,25 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from inventory.models import (
-    PDPL_CATEGORY_VI,
-    SCAN_STATUS_VI,
     DataScan,
-    PdplCategory,
     ProcessingActivity,
     ScanStatus,
     Tenant,
     TenantMembership,
+    pdpl_category_label,
+    scan_status_label,
 )
 from inventory.scan_services import data_scans_retry
+from verisyntra.messages import Bilingual, render
+
+
+def both(text: Bilingual) -> str:
+    """A catalogue text as the admin shows it: English and Vietnamese side by side."""
+    return f"{text.en} / {text.vi}"
+
+
+def heading(code: str) -> str:
+    return both(render(code))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -55,7 +64,7 @@ class TenantAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(member_count=Count("memberships"))
 
-    @admin.display(description="members", ordering="member_count")
+    @admin.display(description=heading("admin.column.members"), ordering="member_count")
     def member_count(self, tenant: Tenant) -> int:
         return tenant.member_count
 
@@ -69,10 +78,9 @@ class ProcessingActivityAdmin(ReadOnlyAdmin):
     # A tenant can hold millions of activities: no COUNT(*) of the whole table on every page.
     show_full_result_count = False
 
-    @admin.display(description="PDPL category", ordering="pdpl_category")
+    @admin.display(description=heading("admin.column.pdpl_category"), ordering="pdpl_category")
     def category(self, activity: ProcessingActivity) -> str:
-        category = PdplCategory(activity.pdpl_category)
-        return f"{category.label} / {PDPL_CATEGORY_VI[category]}"
+        return both(pdpl_category_label(activity.pdpl_category))
 
 
 @admin.register(DataScan)
@@ -107,12 +115,11 @@ class DataScanAdmin(ReadOnlyAdmin):
         except ValueError:
             return super().get_search_results(request, queryset, search_term)
 
-    @admin.display(description="status / trạng thái", ordering="status")
+    @admin.display(description=heading("admin.column.status"), ordering="status")
     def status_both(self, scan: DataScan) -> str:
-        status = ScanStatus(scan.status)
-        return f"{status.label} / {SCAN_STATUS_VI[status]}"
+        return both(scan_status_label(scan.status))
 
-    @admin.display(description="progress", ordering="progress_percent")
+    @admin.display(description=heading("admin.column.progress"), ordering="progress_percent")
     def progress_bar(self, scan: DataScan) -> str:
         return format_html(
             '<progress value="{}" max="100" style="width:10em" title="{}%"></progress> {}%',
@@ -121,18 +128,18 @@ class DataScanAdmin(ReadOnlyAdmin):
             scan.progress_percent,
         )
 
-    @admin.display(description="processed / total")
+    @admin.display(description=heading("admin.column.processed_of_total"))
     def processed_of_total(self, scan: DataScan) -> str:
         return f"{scan.records_processed:,} / {scan.records_total:,}"
 
-    @admin.display(description="duration")
+    @admin.display(description=heading("admin.column.duration"))
     def duration(self, scan: DataScan) -> str:
         if scan.started_at is None:
             return "-"
         end = scan.completed_at or timezone.now()
         return f"{max((end - scan.started_at).total_seconds(), 0.0):.1f} s"
 
-    @admin.display(description="error")
+    @admin.display(description=heading("admin.column.error"))
     def error_short(self, scan: DataScan) -> str:
         if not scan.error:
             return ""
@@ -141,14 +148,10 @@ class DataScanAdmin(ReadOnlyAdmin):
     def has_retry_permission(self, request) -> bool:
         return request.user.has_perm("inventory.change_datascan")
 
-    @admin.action(description="Retry the selected failed scans / Chạy lại các lần quét thất bại đã chọn", permissions=["retry"])
+    @admin.action(description=heading("admin.action.retry_failed_scans"), permissions=["retry"])
     def retry_failed_scans(self, request, queryset):
         retried = data_scans_retry(scan_ids=list(queryset.filter(status=ScanStatus.FAILED).values_list("pk", flat=True)))
         skipped = queryset.count() - retried
-        self.message_user(request, f"{retried} scan(s) queued again / {retried} lần quét đã được đưa lại vào hàng đợi.", messages.SUCCESS)
+        self.message_user(request, both(render("admin.notice.scans_queued", count=retried)), messages.SUCCESS)
         if skipped:
-            self.message_user(
-                request,
-                f"{skipped} scan(s) had not failed and were left alone / {skipped} lần quét chưa thất bại nên được giữ nguyên.",
-                messages.WARNING,
-            )
+            self.message_user(request, both(render("admin.notice.scans_not_failed", count=skipped)), messages.WARNING)

@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from verisyntra.messages import Bilingual, message, render
+
 
 class Tenant(models.Model):
     """A company keeping its record of processing in VeriSyntra."""
@@ -41,53 +43,51 @@ class TenantMembership(models.Model):
         return f"{self.user} @ {self.tenant}"
 
 
+# Choice labels come from the message catalogue (`category.<code>`, `legal_basis.<code>`,
+# `scan_status.<code>`): the English one is the choice's label, both are the `*_label()` functions'.
 class PdplCategory(models.TextChoices):
     """The law knows basic and sensitive personal data; "public" is the product's own third category."""
 
-    SENSITIVE = "sensitive", "Category 1: Sensitive Personal Data"
-    BASIC = "basic", "Category 2: Basic Personal Data"
-    PUBLIC = "public", "Category 3: Public Data"
-
-
-PDPL_CATEGORY_VI = {
-    PdplCategory.SENSITIVE: "Loại 1: Dữ liệu Cá nhân Nhạy cảm",
-    PdplCategory.BASIC: "Loại 2: Dữ liệu Cá nhân Cơ bản",
-    PdplCategory.PUBLIC: "Loại 3: Dữ liệu Công khai",
-}
+    SENSITIVE = "sensitive", message("category.sensitive").en
+    BASIC = "basic", message("category.basic").en
+    PUBLIC = "public", message("category.public").en
 
 
 class LegalBasis(models.TextChoices):
-    CONSENT = "consent", "Consent"
-    CONTRACT = "contract", "Contract"
-    LEGAL_OBLIGATION = "legal_obligation", "Legal obligation"
-    VITAL_INTEREST = "vital_interest", "Vital interest"
-    PUBLIC_INTEREST = "public_interest", "Public interest"
-    LEGITIMATE_INTEREST = "legitimate_interest", "Legitimate interest"
-
-
-LEGAL_BASIS_VI = {
-    LegalBasis.CONSENT: "Sự đồng ý của chủ thể dữ liệu",
-    LegalBasis.CONTRACT: "Thực hiện hợp đồng",
-    LegalBasis.LEGAL_OBLIGATION: "Nghĩa vụ theo quy định của pháp luật",
-    LegalBasis.VITAL_INTEREST: "Bảo vệ tính mạng, sức khỏe",
-    LegalBasis.PUBLIC_INTEREST: "Lợi ích công cộng",
-    LegalBasis.LEGITIMATE_INTEREST: "Lợi ích hợp pháp",
-}
+    CONSENT = "consent", message("legal_basis.consent").en
+    CONTRACT = "contract", message("legal_basis.contract").en
+    LEGAL_OBLIGATION = "legal_obligation", message("legal_basis.legal_obligation").en
+    VITAL_INTEREST = "vital_interest", message("legal_basis.vital_interest").en
+    PUBLIC_INTEREST = "public_interest", message("legal_basis.public_interest").en
+    LEGITIMATE_INTEREST = "legitimate_interest", message("legal_basis.legitimate_interest").en
 
 
 class ScanStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    PROCESSING = "processing", "Processing"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", message("scan_status.pending").en
+    PROCESSING = "processing", message("scan_status.processing").en
+    COMPLETED = "completed", message("scan_status.completed").en
+    FAILED = "failed", message("scan_status.failed").en
 
 
-SCAN_STATUS_VI = {
-    ScanStatus.PENDING: "Đang chờ xử lý",
-    ScanStatus.PROCESSING: "Đang xử lý",
-    ScanStatus.COMPLETED: "Hoàn thành",
-    ScanStatus.FAILED: "Thất bại",
-}
+def pdpl_category_label(category: str) -> Bilingual:
+    """A PDPL category code's label in both languages; a ValueError for an unknown code."""
+    return render(f"category.{PdplCategory(category).value}")
+
+
+def legal_basis_label(basis: str) -> Bilingual:
+    """A legal basis code's label in both languages; the empty code (not stated) has one too."""
+    return render(f"legal_basis.{LegalBasis(basis).value}" if basis else "legal_basis.unstated")
+
+
+def scan_status_label(status: str) -> Bilingual:
+    """A data scan status's label in both languages."""
+    return render(f"scan_status.{ScanStatus(status).value}")
+
+
+# The Vietnamese labels by choice, for callers that show only that language.
+PDPL_CATEGORY_VI = {category: pdpl_category_label(category).vi for category in PdplCategory}
+LEGAL_BASIS_VI = {basis: legal_basis_label(basis).vi for basis in LegalBasis}
+SCAN_STATUS_VI = {status: scan_status_label(status).vi for status in ScanStatus}
 
 
 class DataScan(models.Model):
@@ -130,7 +130,7 @@ class DataScan(models.Model):
 
     @property
     def status_vi(self) -> str:
-        return SCAN_STATUS_VI[ScanStatus(self.status)]
+        return scan_status_label(self.status).vi
 
 
 class CompactJSONEncoder(json.JSONEncoder):
@@ -169,7 +169,7 @@ class DataScanChunk(models.Model):
 
 
 class ProcessingActivity(models.Model):
-    """One processing activity (hoạt động xử lý dữ liệu cá nhân) in a tenant's record of processing."""
+    """One processing activity of personal data in a tenant's record of processing."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No index of its own: the composite indexes below start with tenant_id and serve every lookup
@@ -220,7 +220,7 @@ class ProcessingActivity(models.Model):
 
     @property
     def pdpl_category_vi(self) -> str:
-        return PDPL_CATEGORY_VI[PdplCategory(self.pdpl_category)]
+        return pdpl_category_label(self.pdpl_category).vi
 
 
 class ActivityCount(models.Model):

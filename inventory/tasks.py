@@ -15,6 +15,7 @@ from django.db import InterfaceError, OperationalError
 
 from inventory.scan_services import DataScanFailed, data_scan_fail, data_scan_process, data_scans_sweep
 from verisyntra.db.pools import PoolExhausted
+from verisyntra.messages import render
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +30,12 @@ class DataScanTask(Task):
         scan_id = args[0] if args else kwargs.get("scan_id")
         if isinstance(exc, DataScanFailed):
             error, error_vi = exc.error, exc.error_vi
-        elif isinstance(exc, TRANSIENT_ERRORS):
-            attempts = self.request.retries + 1
-            error = f"The database was unavailable after {attempts} attempts ({exc.__class__.__name__}); retry the scan."
-            error_vi = f"Cơ sở dữ liệu không khả dụng sau {attempts} lần thử ({exc.__class__.__name__}); hãy chạy lại lần quét."
         else:
-            error = f"The scan stopped on an unexpected error ({exc.__class__.__name__})."
-            error_vi = f"Lần quét dừng do lỗi không mong đợi ({exc.__class__.__name__})."
+            if isinstance(exc, TRANSIENT_ERRORS):
+                text = render("scan.database_unavailable", attempts=self.request.retries + 1, error_class=exc.__class__.__name__)
+            else:
+                text = render("scan.unexpected_error", error_class=exc.__class__.__name__)
+            error, error_vi = text.en, text.vi
         try:
             data_scan_fail(scan_id=scan_id, error=error, error_vi=error_vi)
         except Exception:  # the database may still be down: the sweep finds the scan stalled later

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db import connections, transaction
 
 from health.tests.conftest import dead_port, rebuilt_pool
-from verisyntra.db.config import READ_ALIAS, WRITE_ALIAS
+from verisyntra.db.config import POOLED_ALIASES, READ_ALIAS, WRITE_ALIAS
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=[READ_ALIAS, WRITE_ALIAS])
 
@@ -75,10 +75,32 @@ def test_connection_idle_in_transaction_is_flagged_with_its_age_and_last_query()
 
     assert f"pid {pid} verisyntra-write: idle in transaction" in english
     assert "forgotten transaction" in english
-    assert f"pid {pid} verisyntra-write: idle in transaction" in vietnamese
+    assert f"tiến trình {pid} verisyntra-write: nhàn rỗi trong giao dịch" in vietnamese
     assert "truy vấn cuối bắt đầu lúc" in vietnamese
-    assert "Trạng thái: Cảnh báo" in vietnamese
+    assert "Trạng thái chung: Cảnh báo" in vietnamese
     assert "(nghi rò rỉ)" in vietnamese
+    assert english_words_left_in(vietnamese, english) == set()
+
+
+# Names that stay as they are in Vietnamese text: products, commands, the pools' aliases, the loanword
+# "web", and Vietnamese words spelt like English ones ("so" in "so với", compared with).
+UNTRANSLATED_NAMES = {"postgresql", "pgbouncer", "vacuum", "celery", "hikaricp", "nginx", "verisyntra", "web", "wiki", "x", "so"}
+UNTRANSLATED_NAMES |= set(POOLED_ALIASES)
+
+
+def english_words_left_in(vietnamese: str, english: str) -> set[str]:
+    """Words of the English report that also appear in the Vietnamese one, apart from names and identifiers.
+
+    Identifiers (settings, hosts, paths, the queried SQL) contain `_ . / - = :` or digits and are skipped,
+    as are the last queries the report quotes (the client's SQL, shown as it was sent).
+    """
+
+    def words(text: str) -> set[str]:
+        text = "\n".join(line.split(": SELECT", 1)[0] for line in text.splitlines())
+        tokens = (token.strip("()[],;:.%'\"~+-") for token in text.split())
+        return {token.casefold() for token in tokens if token.isalpha() and token.isascii()}
+
+    return (words(vietnamese) & words(english)) - UNTRANSLATED_NAMES
 
 
 def test_report_shows_configured_pools_headroom_and_the_core_count_rule(settings):
@@ -109,8 +131,9 @@ def test_the_warning_and_the_measured_advice_give_one_write_pool_per_heavy_write
     [measured] = [a for a in advice if "concurrent writers run all at once" in a["en"]]
     assert f"WRITE_POOL_SIZE = {expected_pool}," in warning["en"] and f"WRITE_POOL_SIZE = {expected_pool}," in warning["vi"]
     assert f"WRITE_POOL_SIZE={expected_pool} " in measured["en"] and f"WRITE_POOL_SIZE={expected_pool} " in measured["vi"]
-    group = "write-group process(es)" if write_group else "web process(es)"
-    assert group in measured["en"]
+    writers = write_group or settings.WEB_PROCESSES
+    kind = "write-group" if write_group else "web"
+    assert f"{writers} {kind} {'process' if writers == 1 else 'processes'}," in measured["en"]
 
 
 def test_write_pool_within_the_core_count_rule_is_not_flagged(settings):

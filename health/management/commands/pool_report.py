@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from health import status as st
 from health.report import build_pool_report, render_text
+from verisyntra.messages import LANGUAGES
 
 CRITICAL_EXIT = 2
 CLEAR_SCREEN = "\033[H\033[2J"
@@ -28,7 +29,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Machine-readable output (one JSON object per refresh).")
         parser.add_argument("--watch", type=float, metavar="SECONDS", help="Refresh every SECONDS until Ctrl-C.")
-        parser.add_argument("--lang", choices=["en", "vi"], default="en", help="Language of the text report.")
+        parser.add_argument("--lang", choices=LANGUAGES, default="en", help="Language of the text report.")
         parser.add_argument(
             "--idle-threshold",
             type=float,
