@@ -74,7 +74,8 @@ def pool_options(alias: str, environ: Mapping[str, str]) -> dict[str, Any]:
 
 def database_alias(url: str, alias: str, environ: Mapping[str, str], test_name: str | None = None) -> dict[str, Any]:
     """One pooled alias for `url`, tagged with its own application_name so pg_stat_activity can tell the pools apart."""
-    config = dj_database_url.parse(url, engine=POOLED_ENGINE)
+    # A plain dict: the alias carries keys dj_database_url's DBConfig does not know (POOL_OPTIONS).
+    config: dict[str, Any] = {**dj_database_url.parse(url, engine=POOLED_ENGINE)}
     options = config.setdefault("OPTIONS", {})
     options["application_name"] = f"verisyntra-{alias}"
     options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, environ=environ))

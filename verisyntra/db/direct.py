@@ -31,7 +31,8 @@ def direct_connection(
         dbname=params.get("NAME") or "postgres",
         connect_timeout=connect_timeout,
         application_name=application_name,
-        **({"options": f"-c statement_timeout={statement_timeout_ms}"} if statement_timeout_ms else {}),
+        # psycopg2 leaves out every parameter that is None, so no timeout means no `options` at all.
+        options=f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else None,
     )
     conn.autocommit = autocommit
     return conn

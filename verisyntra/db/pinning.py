@@ -12,11 +12,14 @@ get the per-request pin only.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable
 from contextlib import ContextDecorator
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.http import HttpRequest, HttpResponseBase
 
 PIN_COOKIE = "verisyntra_primary_pin"
 _PIN_SALT = "verisyntra.db.pinning.primary-pin"
@@ -96,7 +99,7 @@ def pin_cookie_valid(value: str | None, max_age: float) -> bool:
     if not value or max_age <= 0:
         return False
     try:
-        signing.TimestampSigner(salt=_PIN_SALT).unsign(value, max_age=max_age)
+        signing.TimestampSigner(salt=_PIN_SALT).unsign(value, max_age=timedelta(seconds=max_age))
     except signing.BadSignature:  # also SignatureExpired
         return False
     return True
@@ -106,10 +109,10 @@ class PinPrimaryAfterWriteMiddleware:
     """After a request's first write, route the rest of that request's reads to the primary;
     with replicas in use, also the client's next requests for PRIMARY_PIN_SECONDS (cookie)."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         seconds = settings.PRIMARY_PIN_SECONDS
         pin = RequestPin(pinned=pin_cookie_valid(request.COOKIES.get(PIN_COOKIE), seconds))
         token = _request_pin.set(pin)
@@ -121,7 +124,7 @@ class PinPrimaryAfterWriteMiddleware:
             response.set_cookie(
                 PIN_COOKIE,
                 pin_cookie_value(),
-                max_age=seconds,
+                max_age=timedelta(seconds=seconds),
                 httponly=True,
                 samesite="Lax",
                 secure=getattr(settings, "SESSION_COOKIE_SECURE", False),

@@ -16,13 +16,14 @@ import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import sqlalchemy.exc
 from dj_db_conn_pool.core import PoolContainer, pool_container
 from django.conf import settings
 from django.db import connections
 from sqlalchemy import event
-from sqlalchemy.pool import Pool, QueuePool
+from sqlalchemy.pool import ConnectionPoolEntry, Pool, PoolProxiedConnection, QueuePool
 
 from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
 
@@ -55,12 +56,12 @@ exhaustion_observers: list[Callable[[PoolExhausted], None]] = []
 connect_failure_observers: list[Callable[[str, BaseException], None]] = []
 
 
-def configured_pool_options(alias: str) -> dict:
+def configured_pool_options(alias: str) -> dict[str, Any]:
     """POOL_OPTIONS as configured for `alias` (the pool itself hides max_overflow in a private field)."""
     return dict(settings.DATABASES[alias].get("POOL_OPTIONS", {}))
 
 
-def _timed_connect(pool: QueuePool, alias: str):
+def _timed_connect(pool: QueuePool, alias: str) -> PoolProxiedConnection:
     started = time.perf_counter()
     try:
         connection = QueuePool.connect(pool)
@@ -73,28 +74,28 @@ def _timed_connect(pool: QueuePool, alias: str):
             timeout=pool.timeout(),
             waited=time.perf_counter() - started,
         )
-        for observer in exhaustion_observers:
-            _call_observer(observer, exhausted)
+        for on_exhausted in exhaustion_observers:
+            _call_observer(on_exhausted, exhausted)
         raise exhausted from exc
     except Exception as exc:
-        for observer in connect_failure_observers:
-            _call_observer(observer, alias, exc)
+        for on_connect_failure in connect_failure_observers:
+            _call_observer(on_connect_failure, alias, exc)
         raise
     waited = time.perf_counter() - started
-    for observer in checkout_observers:
-        _call_observer(observer, alias, waited)
+    for on_checkout in checkout_observers:
+        _call_observer(on_checkout, alias, waited)
     return connection
 
 
-def _observed_return(pool: QueuePool, alias: str, record) -> None:
+def _observed_return(pool: QueuePool, alias: str, record: ConnectionPoolEntry) -> None:
     # After the return, not in SQLAlchemy's "checkin" event: that fires while the connection
     # still counts as checked out, so a gauge set there would be one too high.
     QueuePool._return_conn(pool, record)
-    for observer in checkin_observers:
-        _call_observer(observer, alias)
+    for on_checkin in checkin_observers:
+        _call_observer(on_checkin, alias)
 
 
-def _call_observer(observer: Callable, *args) -> None:
+def _call_observer(observer: Callable[..., object], *args: object) -> None:
     try:
         observer(*args)
     except Exception:  # an observer must never break a checkout
@@ -102,12 +103,13 @@ def _call_observer(observer: Callable, *args) -> None:
 
 
 # Every DBAPI connection this process opened through a pool, so a forked child can neutralise them.
-_live_connections: weakref.WeakSet = weakref.WeakSet()
+# Any: the DBAPI connection type of whichever driver the pool uses (psycopg2 here).
+_live_connections: weakref.WeakSet[Any] = weakref.WeakSet()
 _live_lock = threading.Lock()
 
 
 @event.listens_for(Pool, "connect")
-def _track_connection(dbapi_connection, connection_record) -> None:
+def _track_connection(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -> None:
     with _live_lock:
         _live_connections.add(dbapi_connection)
 
@@ -115,11 +117,12 @@ def _track_connection(dbapi_connection, connection_record) -> None:
 class InstrumentedPoolContainer(PoolContainer):
     """`pool_container` with timed checkouts and observed checkins; installed by `install()`."""
 
-    def put(self, pool_name, pool):
+    def put(self, pool_name: str, pool: QueuePool) -> None:
         # Shadow the bound methods on this pool object only: the library calls `pool.connect()`,
-        # and SQLAlchemy returns every connection through `pool._return_conn(record)`.
-        pool.connect = lambda: _timed_connect(pool, pool_name)
-        pool._return_conn = lambda record: _observed_return(pool, pool_name, record)
+        # and SQLAlchemy returns every connection through `pool._return_conn(record)`. mypy forbids
+        # assigning to a method; shadowing it on one instance is the point here.
+        pool.connect = lambda: _timed_connect(pool, pool_name)  # type: ignore[method-assign]
+        pool._return_conn = lambda record: _observed_return(pool, pool_name, record)  # type: ignore[method-assign]
         super().put(pool_name, pool)
 
 
@@ -186,8 +189,9 @@ def install() -> None:
     if _installed:
         return
     pool_container.__class__ = InstrumentedPoolContainer
+    # Pools made before install(): `put` is now the instrumented one.
     for alias, pool in list(pool_container.items()):
-        InstrumentedPoolContainer.put(pool_container, alias, pool)
+        pool_container.put(alias, pool)
     os.register_at_fork(after_in_child=_after_fork_in_child)
     _installed = True
 
@@ -232,7 +236,7 @@ class PoolStatistics:
     def utilization_percent(self) -> float:
         return round(100.0 * self.checked_out / self.capacity, 1) if self.capacity > 0 else 0.0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             **asdict(self),
             "capacity": self.capacity,

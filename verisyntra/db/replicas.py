@@ -32,8 +32,10 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import psycopg2
+import psycopg2.extensions
 from django.conf import settings
 from django.db import connections
 
@@ -82,7 +84,7 @@ class ReplicaState:
     def is_replica(self) -> bool:
         return self.status != "primary"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "lag_seconds": None if self.lag_seconds is None else round(self.lag_seconds, 3)}
 
 
@@ -134,13 +136,21 @@ def probed_aliases() -> tuple[str, ...]:
     return tuple(alias for alias in READ_ALIASES if database_of(alias) != primary)
 
 
-def _connect(alias: str):
+def _connect(alias: str) -> psycopg2.extensions.connection:
     return direct_connection(
         alias,
         application_name=PROBE_APPLICATION_NAME,
         connect_timeout=PROBE_CONNECT_TIMEOUT,
         statement_timeout_ms=PROBE_STATEMENT_TIMEOUT_MS,
     )
+
+
+def _one_row(cursor: psycopg2.extensions.cursor) -> tuple[Any, ...]:
+    """The row of a probe query (a SELECT without FROM, so always exactly one)."""
+    row = cursor.fetchone()
+    if row is None:  # cannot happen for such a query; a psycopg2.Error makes the probe say "down"
+        raise psycopg2.ProgrammingError("probe query returned no row")
+    return row
 
 
 def _first_line(exc: BaseException) -> str:
@@ -232,7 +242,7 @@ class ReplicaMonitor:
         try:
             with conn.cursor() as cursor:
                 cursor.execute("SELECT pg_current_wal_lsn()::text")
-                return lsn_to_int(cursor.fetchone()[0])
+                return lsn_to_int(_one_row(cursor)[0])
         except psycopg2.Error:
             return None
         finally:
@@ -249,13 +259,13 @@ class ReplicaMonitor:
 
     def _probe(self, alias: str, *, primary_reachable: bool) -> ReplicaState:
         host, port = server_of(alias)
-        base = {"alias": alias, "host": host, "port": port, "checked_at": time.time()}
+        base: dict[str, Any] = {"alias": alias, "host": host, "port": port, "checked_at": time.time()}
         try:
             conn = _connect(alias)
             try:
                 with conn.cursor() as cursor:
                     cursor.execute(_REPLICA_SQL)
-                    in_recovery, replay_lsn, replay_age = cursor.fetchone()
+                    in_recovery, replay_lsn, replay_age = _one_row(cursor)
             finally:
                 conn.close()
         except psycopg2.Error as exc:
@@ -382,7 +392,7 @@ def read_fallback_active() -> bool:
     return replicas_in_use() and not healthy_read_aliases()
 
 
-def replica_report() -> dict:
+def replica_report() -> dict[str, Any]:
     """The replica part of `/health/database` and `pool_report`."""
     states = replica_states()
     in_use = any(state.is_replica for state in states)

@@ -19,8 +19,10 @@ Migrations run only on the primary.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 from django.db import connections
+from django.db.models import Model
 
 from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
 from verisyntra.db.pinning import current_request_pin, note_write, primary_forced
@@ -51,7 +53,9 @@ def pick_read_alias() -> str:
 
 
 class ReadWriteRouter:
-    def db_for_read(self, model, **hints):
+    """Django's database router interface (settings.DATABASE_ROUTERS); the module docstring gives the rules."""
+
+    def db_for_read(self, model: type[Model], **hints: Any) -> str:
         if primary_forced() or write_transaction_open():
             return WRITE_ALIAS
         instance = hints.get("instance")
@@ -59,15 +63,15 @@ class ReadWriteRouter:
             return WRITE_ALIAS
         return pick_read_alias()
 
-    def db_for_write(self, model, **hints):
+    def db_for_write(self, model: type[Model], **hints: Any) -> str:
         note_write()
         return WRITE_ALIAS
 
-    def allow_relation(self, obj1, obj2, **hints):
+    def allow_relation(self, obj1: Model, obj2: Model, **hints: Any) -> bool | None:
         # Both aliases are views of the same data (the read alias is the primary or its replica).
         if obj1._state.db in POOLED_ALIASES and obj2._state.db in POOLED_ALIASES:
             return True
         return None
 
-    def allow_migrate(self, db, app_label, model_name=None, **hints):
+    def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints: Any) -> bool:
         return db == WRITE_ALIAS

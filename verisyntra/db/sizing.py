@@ -4,9 +4,9 @@ The evidence is in docs/benchmarks.md, "Pool sizing under concurrent load" (figu
 docs/pool-sizing/results.md). In short, on the real service (threaded gunicorn, PostgreSQL, Celery):
 
 - Separate read and write pools protect dashboards only when the write pool also bounds how much
-  write work runs at once. A write pool far larger than the database server's cores (the design's
-  50 + 20) lets every writer run at once; they then queue for CPU inside PostgreSQL, and every
-  dashboard queues with them.
+  write work runs at once. A write pool far larger than the database server's cores (the default
+  50 + 20, `verisyntra.db.config.POOL_DEFAULTS`) lets every writer run at once; they then queue
+  for CPU inside PostgreSQL, and every dashboard queues with them.
 - A writer request takes a read connection first (token and tenant checks go through `read`) and
   keeps it until the request ends, also while it queues for the write pool. A read pool smaller than
   a process's threads can therefore be emptied by writers, and dashboards wait for it. Each thread
