@@ -19,13 +19,10 @@ from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
 from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
-from inventory.models import LEGAL_BASIS_VI, PDPL_CATEGORY_VI, ActivityCount, LegalBasis, PdplCategory, ProcessingActivity
+from inventory.models import ActivityCount, LegalBasis, PdplCategory, ProcessingActivity, legal_basis_label, pdpl_category_label
+from verisyntra.messages import render
 
-UNSTATED_LEGAL_BASIS = ("", "Not stated", "Chưa xác định")
-CROSS_BORDER_LABELS = {
-    True: ("Cross-border transfer", "Có chuyển dữ liệu cá nhân xuyên biên giới"),
-    False: ("No cross-border transfer", "Không chuyển dữ liệu cá nhân xuyên biên giới"),
-}
+CROSS_BORDER_LABELS = {True: render("cross_border.yes"), False: render("cross_border.no")}
 
 
 def compliance_summary(*, counts: QuerySet[ActivityCount]) -> dict[str, Any]:
@@ -52,8 +49,8 @@ def compliance_summary(*, counts: QuerySet[ActivityCount]) -> dict[str, Any]:
         "categories": [
             {
                 "category": category,
-                "category_label": str(PdplCategory(category).label),
-                "category_vi": PDPL_CATEGORY_VI[PdplCategory(category)],
+                "category_label": pdpl_category_label(category).en,
+                "category_vi": pdpl_category_label(category).vi,
                 "count": count,
             }
             for category, count in by_category.items()
@@ -61,8 +58,8 @@ def compliance_summary(*, counts: QuerySet[ActivityCount]) -> dict[str, Any]:
         "legal_bases": [
             {
                 "legal_basis": basis,
-                "legal_basis_label": str(LegalBasis(basis).label) if basis else UNSTATED_LEGAL_BASIS[1],
-                "legal_basis_vi": LEGAL_BASIS_VI[LegalBasis(basis)] if basis else UNSTATED_LEGAL_BASIS[2],
+                "legal_basis_label": legal_basis_label(basis).en,
+                "legal_basis_vi": legal_basis_label(basis).vi,
                 "count": count,
             }
             for basis, count in by_basis.items()
@@ -70,8 +67,8 @@ def compliance_summary(*, counts: QuerySet[ActivityCount]) -> dict[str, Any]:
         "cross_border_transfers": [
             {
                 "cross_border_transfer": transfer,
-                "label": CROSS_BORDER_LABELS[transfer][0],
-                "label_vi": CROSS_BORDER_LABELS[transfer][1],
+                "label": CROSS_BORDER_LABELS[transfer].en,
+                "label_vi": CROSS_BORDER_LABELS[transfer].vi,
                 "count": by_transfer[transfer],
             }
             for transfer in (True, False)

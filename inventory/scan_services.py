@@ -41,6 +41,7 @@ from inventory.models import DataScan, DataScanChunk, ProcessingActivity, ScanSt
 from inventory.validation import ActivityRow
 from verisyntra.db.config import WRITE_ALIAS
 from verisyntra.ids import id_range_reserve
+from verisyntra.messages import render
 
 logger = logging.getLogger(__name__)
 
@@ -240,10 +241,8 @@ def data_scan_chunk_write(*, scan: DataScan, wait: bool = False) -> ScanProgress
         except (DataError, IntegrityError, ProgrammingError) as exc:
             first, last = chunk.first_record_index, chunk.first_record_index + chunk.record_count - 1
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-            raise DataScanFailed(
-                f"Records {first}-{last} could not be written: {detail}",
-                f"Không thể ghi các bản ghi từ {first} đến {last} vào cơ sở dữ liệu: {detail}",
-            ) from exc
+            text = render("scan.records_not_written", first=first, last=last, detail=detail)
+            raise DataScanFailed(text.en, text.vi) from exc
         DataScanChunk.objects.filter(pk=chunk.pk).delete()
         DataScan.objects.filter(pk=scan.pk).update(
             records_processed=F("records_processed") + chunk.record_count,
@@ -267,10 +266,8 @@ def data_scan_complete(*, scan_id: uuid.UUID | str) -> str:
             return scan.status
         written = ProcessingActivity.objects.filter(data_scan_id=scan_id).count()
         if written != scan.records_total:
-            raise DataScanFailed(
-                f"The scan wrote {written} processing activities for {scan.records_total} records.",
-                f"Lần quét đã ghi {written} hoạt động xử lý dữ liệu cá nhân cho {scan.records_total} bản ghi.",
-            )
+            text = render("scan.count_mismatch", written=written, total=scan.records_total)
+            raise DataScanFailed(text.en, text.vi)
         scan.status = ScanStatus.COMPLETED
         scan.progress_percent = 100
         scan.records_processed = scan.records_total

@@ -19,8 +19,15 @@ This module only states the rule and its advice; `health.sizing` (what `pool_rep
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-EVIDENCE = 'docs/benchmarks.md, "Pool sizing under concurrent load"'
+from verisyntra.messages import LANGUAGES, Bilingual, render, render_in
+
+# With 30 writers, how much slower dashboards were than without writers: in the same processes
+# as the writers, and with nginx sending heavy writes to processes of their own (docs/benchmarks.md,
+# "Pool sizing under concurrent load"; the advice cites it as catalogue entry `sizing.evidence`).
+UNSPLIT_DASHBOARD_SLOWDOWN = 7.8
+SPLIT_DASHBOARD_SLOWDOWN = 1.9
 
 
 @dataclass(frozen=True)
@@ -53,42 +60,38 @@ def measured_advice(
     advice: list[tuple[str, str]] = []
     if not split:
         advice.append(
-            (
-                f"Measured ({EVIDENCE}): in one process, threads share one interpreter lock, and parsing a large batch "
-                "holds it for tens of milliseconds; with 30 writers, dashboards served by the same processes were 7.8x "
-                "slower than without writers, against 1.9x when nginx sent the heavy writes to their own processes. "
-                "Run the write group (WEB_WRITE_CONCURRENCY >= 1, deploy/nginx.conf.template).",
-                f"Đã đo ({EVIDENCE}): trong một tiến trình, các luồng dùng chung một khóa trình thông dịch, và việc "
-                "phân tích một lô lớn giữ khóa đó hàng chục mili giây; với 30 tác vụ ghi, bảng điều khiển do cùng các "
-                "tiến trình phục vụ chậm gấp 7,8 lần so với khi không có tác vụ ghi, so với 1,9 lần khi nginx chuyển các "
-                "tác vụ ghi nặng sang tiến trình riêng. Hãy chạy nhóm ghi (WEB_WRITE_CONCURRENCY >= 1, "
-                "deploy/nginx.conf.template).",
+            _advice(
+                "sizing.measured_split",
+                unsplit=UNSPLIT_DASHBOARD_SLOWDOWN,
+                split=SPLIT_DASHBOARD_SLOWDOWN,
             )
         )
     if write_capacity > 2 * rec.write_pool_size:
-        writers_en = f"{web_processes} write-group process(es)" if split else f"{web_processes} web process(es)"
-        writers_vi = f"{web_processes} tiến trình nhóm ghi" if split else f"{web_processes} tiến trình web"
+        writers = render("sizing.writers.write_group" if split else "sizing.writers.web", count=web_processes)
         advice.append(
-            (
-                f"Measured ({EVIDENCE}): with a write pool of {write_capacity} per process, concurrent writers run all "
-                f"at once and dashboards slow down with them. For a {server_cores}-core database and {writers_en}, "
-                f"WRITE_POOL_SIZE={rec.write_pool_size} and WRITE_POOL_MAX_OVERFLOW=0 kept "
-                "dashboards fast at most of the write throughput.",
-                f"Đã đo ({EVIDENCE}): với pool ghi {write_capacity} kết nối mỗi tiến trình, các tác vụ ghi đồng thời "
-                f"chạy cùng lúc và bảng điều khiển chậm theo. Với máy chủ cơ sở dữ liệu {server_cores} lõi và "
-                f"{writers_vi}, WRITE_POOL_SIZE={rec.write_pool_size} và WRITE_POOL_MAX_OVERFLOW=0 "
-                "giữ bảng điều khiển nhanh mà vẫn giữ phần lớn thông lượng ghi.",
+            _advice(
+                "sizing.measured_write_pool",
+                capacity=write_capacity,
+                cores=server_cores,
+                pool_size=rec.write_pool_size,
+                writers=writers,
             )
         )
     if read_capacity < rec.read_capacity:
-        advice.append(
-            (
-                f"Measured ({EVIDENCE}): a writer request keeps its read connection while it waits for the write pool, "
-                f"so with WEB_THREADS={web_threads} and a read capacity of {read_capacity}, writers can empty the read "
-                f"pool and dashboards wait. Allow READ_POOL_SIZE + READ_POOL_MAX_OVERFLOW >= {rec.read_capacity}.",
-                f"Đã đo ({EVIDENCE}): một yêu cầu ghi giữ kết nối đọc trong khi chờ pool ghi, nên với "
-                f"WEB_THREADS={web_threads} và dung lượng đọc {read_capacity}, các tác vụ ghi có thể dùng hết pool đọc "
-                f"và bảng điều khiển phải chờ. Hãy đặt READ_POOL_SIZE + READ_POOL_MAX_OVERFLOW >= {rec.read_capacity}.",
-            )
-        )
+        advice.append(_advice("sizing.measured_read_pool", threads=web_threads, capacity=read_capacity, needed=rec.read_capacity))
     return advice
+
+
+def _advice(code: str, **params: Any) -> tuple[str, str]:
+    return advice_text(code, evidence=render("sizing.evidence"), **params)
+
+
+def advice_text(code: str, **params: Any) -> tuple[str, str]:
+    """(English, Vietnamese) of a catalogue sentence; a `Bilingual` parameter is filled in per language."""
+    english, vietnamese = (
+        render_in(
+            language, code, **{name: getattr(value, language) if isinstance(value, Bilingual) else value for name, value in params.items()}
+        )
+        for language in LANGUAGES
+    )
+    return english, vietnamese
