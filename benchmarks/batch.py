@@ -36,7 +36,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks import dataset
+from benchmarks import dataset, samples
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/bench_verisyntra_api"
@@ -46,13 +46,13 @@ SUMMARY_TENANT_ROWS = 100_000
 def activity(i: int) -> dict:
     """A realistic record: every field filled, Vietnamese text, varied categories and bases."""
     return {
-        "activity_name": f"Xử lý dữ liệu khách hàng - chi nhánh {i % 63} - quy trình {i}",
+        "activity_name": samples.BATCH["activity_name"].format(branch=i % 63, i=i),
         "pdpl_category": ("Category 2: Basic Personal Data", "sensitive", "basic", "public")[i % 4],
         "data_fields": ["ho_ten", "dia_chi", "so_dien_thoai", "email", "ngay_sinh"][: 2 + i % 4],
-        "purpose": "Quản lý quan hệ khách hàng, chăm sóc sau bán hàng và gửi thông báo dịch vụ",
+        "purpose": samples.BATCH["purpose"],
         "legal_basis": ("consent", "contract", "legal_obligation", "legitimate_interest")[i % 4],
-        "data_subjects": ["khách hàng", "người liên hệ"],
-        "recipients": ["Công ty TNHH Dịch vụ CRM", "Ngân hàng TMCP Á Châu"][: 1 + i % 2],
+        "data_subjects": list(samples.BATCH["data_subjects"]),
+        "recipients": samples.BATCH["recipients"][: 1 + i % 2],
         "cross_border_transfer": i % 7 == 0,
         "retention_months": 12 + i % 48,
     }

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import psycopg2
 from psycopg2 import sql
 
+from benchmarks import samples
 from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,10 +141,10 @@ def dashboard_rows_csv(tenant_id: str, rows: int) -> io.StringIO:
         row = {
             "id": uuid.UUID(int=rng.getrandbits(128), version=4),
             "tenant_id": tenant_id,
-            "activity_name": f"Hoạt động xử lý {i}",
+            "activity_name": samples.DASHBOARD["activity_name"].format(i=i),
             "pdpl_category": rng.choice(CATEGORIES),
             "data_fields": "{" + ",".join(fields) + "}",
-            "purpose": "Quản lý khách hàng",
+            "purpose": samples.DASHBOARD["purpose"],
             "legal_basis": rng.choice(LEGAL_BASES),
             "data_subjects": "{khach_hang}",
             "recipients": "{}",

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from benchmarks import samples
+
 DASHBOARD_PATH = "/analytics/compliance-summary"
 BATCH_PATH = "/batch/processing-activities"
 SCANS_PATH = "/data-scans"
@@ -52,10 +54,10 @@ def activities(rows: int, seed: int) -> list[dict]:
     fields = ["ho_ten", "dia_chi", "so_dien_thoai", "email", "ngay_sinh", "so_cccd"]
     return [
         {
-            "activity_name": f"Quét dữ liệu khách hàng {seed}-{i}",
+            "activity_name": samples.LOAD["activity_name"].format(seed=seed, i=i),
             "pdpl_category": rng.choice(categories),
             "data_fields": rng.sample(fields, rng.randint(1, 4)),
-            "purpose": "Quản lý quan hệ khách hàng",
+            "purpose": samples.LOAD["purpose"],
             "legal_basis": "consent",
             "data_subjects": ["khach_hang"],
             "cross_border_transfer": rng.random() < 0.2,

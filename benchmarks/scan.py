@@ -32,6 +32,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks import samples
 from benchmarks.dataset import ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,10 +46,10 @@ def records(count: int) -> list[dict]:
     categories = ("Category 2: Basic Personal Data", "Category 1: Sensitive Personal Data", "Category 3: Public Data")
     return [
         {
-            "activity_name": f"Quản lý hồ sơ khách hàng thân thiết chi nhánh {i % 97} số {i}",
+            "activity_name": samples.SCAN["activity_name"].format(branch=i % 97, i=i),
             "pdpl_category": categories[i % 3],
             "data_fields": ["ho_ten", "ngay_sinh", "so_dien_thoai", "email", "dia_chi"],
-            "purpose": "Chăm sóc khách hàng, tích điểm và gửi ưu đãi theo sự đồng ý của chủ thể dữ liệu",
+            "purpose": samples.SCAN["purpose"],
             "legal_basis": ("consent", "contract", "legitimate_interest")[i % 3],
             "data_subjects": ["khach_hang"],
             "recipients": ["bo_phan_cskh", "doi_tac_van_chuyen"],

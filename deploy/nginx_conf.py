@@ -1,17 +1,61 @@
 """Render deploy/nginx.conf.template: `python deploy/nginx_conf.py PREFIX LISTEN READ_UPSTREAM WRITE_UPSTREAM`.
 
 Prints the path of the rendered file (PREFIX/nginx.conf). Used by scripts/dev and the benchmarks.
+`python deploy/nginx_conf.py --error-bodies [MAX_BODY]` prints nginx's own error bodies as
+`NAME=value` lines instead, for a renderer that fills the template from the environment (the
+nginx image's envsubst in docker-compose.yml).
+
+What nginx answers by itself (413, and 503 while a gunicorn group is down) keeps the service's
+error shape, and its sentences come from the message catalogue like every other answer.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 from pathlib import Path
 from string import Template
 
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as `python deploy/nginx_conf.py`: the catalogue is in the project
+    sys.path.insert(0, str(ROOT))
+
+from verisyntra.messages import render as render_message  # noqa: E402  (needs the project on the path)
+
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def size_bytes(size: str) -> int:
+    """An nginx size (`1024`, `1k`, `256m`, `1g`; nginx's "Syntax" section of its docs) in bytes."""
+    match = re.fullmatch(r"(\d+)([kKmMgG]?)", size.strip())
+    if match is None:
+        raise ValueError(f"not an nginx size: {size!r}")
+    return int(match[1]) * _SIZE_UNITS[match[2].lower()]
+
+
+def _nginx_quoted(body: dict) -> str:
+    # The body goes inside nginx's single quotes: escape backslashes and quotes; a `$` would be read as a variable.
+    text = json.dumps(body, ensure_ascii=False)
+    if "$" in text:
+        raise ValueError(f"an nginx error body cannot hold '$': {text}")
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def error_bodies(max_body: str = "256m") -> dict[str, str]:
+    """The template's error-body variables, each a JSON error body in the service's shape, quoted for nginx."""
+    limit = size_bytes(max_body)
+    too_large = render_message("request_too_large", max_bytes=limit, max_mb=f"{limit / 1024**2:g}")
+    unavailable = render_message("service_unavailable")
+    return {
+        "REQUEST_TOO_LARGE_BODY": _nginx_quoted(
+            {"error": too_large.en, "error_vi": too_large.vi, "code": "request_too_large", "max_bytes": limit}
+        ),
+        "SERVICE_UNAVAILABLE_BODY": _nginx_quoted({"error": unavailable.en, "error_vi": unavailable.vi, "code": "service_unavailable"}),
+    }
 
 
 def render(prefix: Path, listen: str, read_upstream: str, write_upstream: str, max_body: str = "256m") -> Path:
@@ -27,6 +71,7 @@ def render(prefix: Path, listen: str, read_upstream: str, write_upstream: str, m
         READ_UPSTREAM=read_upstream,
         WRITE_UPSTREAM=write_upstream,
         MAX_BODY=max_body,
+        **error_bodies(max_body),
     )
     path = prefix / "nginx.conf"
     path.write_text(text)
@@ -34,6 +79,10 @@ def render(prefix: Path, listen: str, read_upstream: str, write_upstream: str, m
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--error-bodies"] and len(sys.argv) <= 3:
+        for name, value in error_bodies(*sys.argv[2:]).items():
+            print(f"{name}={value}")
+        sys.exit(0)
     if len(sys.argv) != 5:
         sys.exit(__doc__)
     print(render(Path(sys.argv[1]), *sys.argv[2:]))

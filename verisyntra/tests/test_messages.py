@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from pathlib import Path
@@ -68,6 +69,20 @@ def test_english_counts_say_one_record_and_two_records():
     assert render_in("en", "scan.count_mismatch", written=2, total=2) == "The scan wrote 2 processing activities for 2 records."
     assert render_in("en", "invalid_activities", records_failed=1) == "1 activity is invalid; nothing was written."
     assert render_in("en", "invalid_activities", records_failed=10_000) == "10,000 activities are invalid; nothing was written."
+
+
+def test_nginx_answers_in_the_services_error_shape_worded_by_the_catalogue(tmp_path):
+    from deploy import nginx_conf
+
+    conf = nginx_conf.render(tmp_path, "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", max_body="1m").read_text(encoding="utf-8")
+    bodies = {}
+    for status, quoted in re.findall(r"return (\d{3}) '((?:[^'\\]|\\.)*)';", conf):
+        bodies[status] = json.loads(re.sub(r"\\(.)", r"\1", quoted))
+    assert set(bodies) == {"413", "503"}
+    too_large = render("request_too_large", max_bytes=1_048_576, max_mb="1")
+    assert bodies["413"] == {"error": too_large.en, "error_vi": too_large.vi, "code": "request_too_large", "max_bytes": 1_048_576}
+    unavailable = render("service_unavailable")
+    assert bodies["503"] == {"error": unavailable.en, "error_vi": unavailable.vi, "code": "service_unavailable"}
 
 
 # What the Vietnamese-letter scan reads: code, deploy templates and scripts (docs and data files are not code).
