@@ -8,15 +8,9 @@ no alias: the router sends them to the read pool.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
-import uuid
-from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import BooleanField, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import QuerySet
 
 from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
 from inventory.models import ActivityCount, LegalBasis, PdplCategory, ProcessingActivity, legal_basis_label, pdpl_category_label
@@ -79,48 +73,11 @@ def compliance_summary(*, counts: QuerySet[ActivityCount]) -> dict[str, Any]:
 # --- Listing ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ActivityCursor:
-    """Where a page ended: the (created_at, id) of its last row. Opaque to clients (base64)."""
-
-    created_at: dt.datetime
-    id: uuid.UUID
-
-    def encode(self) -> str:
-        raw = f"{self.created_at.isoformat()}|{self.id}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str) -> ActivityCursor:
-        """Raises ValueError for anything that is not a cursor this API issued."""
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-            created_at, activity_id = raw.split("|")
-            moment = dt.datetime.fromisoformat(created_at)
-            if moment.tzinfo is None:
-                raise ValueError("cursor time without zone")
-            return cls(created_at=moment, id=uuid.UUID(activity_id))
-        except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
-            raise ValueError("malformed cursor") from exc
-
-
 ACTIVITY_LIST_FIELDS = ("id", *ACTIVITY_RECORD_FIELDS, "created_at")
 
 
-def processing_activities_page(
-    *, activities: QuerySet[ProcessingActivity], limit: int, skip: int = 0, after: ActivityCursor | None = None
-) -> list[dict[str, Any]]:
-    """One page in the stable order (created_at, id): by offset (`skip`) or after a cursor.
-
-    The cursor form is a row comparison PostgreSQL answers from `activity_tenant_created_id`
-    (tenant_id, created_at, id) with an index range scan: page 1,000 costs what page 1 costs,
-    where OFFSET reads and discards every row before the page.
-    """
-    queryset = activities.order_by("created_at", "id").values(*ACTIVITY_LIST_FIELDS)
-    if after is not None:
-        table = ProcessingActivity._meta.db_table
-        queryset = queryset.filter(
-            RawSQL(f'("{table}"."created_at", "{table}"."id") > (%s, %s)', (after.created_at, after.id), output_field=BooleanField())
-        )
-        return list(queryset[:limit])
-    return list(queryset[skip : skip + limit])
+def processing_activities_listing(*, activities: QuerySet[ProcessingActivity]) -> QuerySet[ProcessingActivity, dict[str, Any]]:
+    """The list's rows as dicts of `ACTIVITY_LIST_FIELDS`; the API's paginator orders them by
+    (created_at, id), which `activity_tenant_created_id` (tenant_id, created_at, id) serves with
+    an index range scan however deep the page."""
+    return activities.values(*ACTIVITY_LIST_FIELDS)

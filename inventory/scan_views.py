@@ -8,32 +8,38 @@ their own parser and limit (DATA_SCAN_MAX_BODY_BYTES).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import uuid
 from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from pydantic import BaseModel, ConfigDict, Field
+from rest_framework import status
 from rest_framework.exceptions import ParseError
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inventory.batch_views import BatchItemErrorSerializer
-from inventory.models import SCAN_STATUS_VI, DataScan, ScanStatus
+from inventory.models import DataScan, ScanStatus, scan_status_label
 from inventory.scan_selectors import data_scan_of_tenant, data_scans_of_tenant
 from inventory.scan_services import data_scan_submit
 from inventory.tenancy import TENANT_PARAM, TenantScopedMixin
 from inventory.validation import activities_validate, activity_item_json_schema
+from verisyntra.api.errors import ApiError, ItemErrorsBody, request_too_large
+from verisyntra.api.openapi import COMMON_ERROR_STATUSES, error_responses
+from verisyntra.api.pagination import KeysetPaginator, PageEnvelope, PageQuery
+from verisyntra.api.query import TenantQuery
+from verisyntra.api.responses import respond
 from verisyntra.db.pools import release_read_connections
-from verisyntra.errors import ApiError, request_too_large_body
-from verisyntra.openapi import COMMON_ERROR_STATUSES, error_responses
 
 # At most this many item errors are listed in a 400; `errors_total` says how many there were.
 MAX_LISTED_ERRORS = 100
+SCAN_EXAMPLE = '{"tenant_id": "...", "activities": [...]}'
+DATA_SCAN_PAGES = KeysetPaginator(list_name="inventory.data-scans", time_field="created_at", id_field="scan_id", descending=True)
 
 
 class DataScanJSONParser(BaseParser):
@@ -45,11 +51,11 @@ class DataScanJSONParser(BaseParser):
 
     media_type = "application/json"
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         limit = settings.DATA_SCAN_MAX_BODY_BYTES
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
-            raise ApiError(status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, **request_too_large_body(limit))
+            raise request_too_large(limit)
         try:
             return json.loads(body)
         except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError; RecursionError: nesting too deep
@@ -61,33 +67,7 @@ def data_scan_status_url(request: Request, scan: DataScan) -> str:
     return request.build_absolute_uri(f"{path}?{TENANT_PARAM}={scan.tenant_id}")
 
 
-def data_scan_representation(request: Request, scan: DataScan) -> dict[str, Any]:
-    duration = None
-    if scan.started_at is not None:
-        end = scan.completed_at or scan.updated_at
-        duration = round(max((end - scan.started_at).total_seconds(), 0.0), 3)
-    body: dict[str, Any] = {
-        "scan_id": str(scan.pk),
-        "tenant_id": str(scan.tenant_id),
-        "status": scan.status,
-        "status_vi": SCAN_STATUS_VI[ScanStatus(scan.status)],
-        "progress_percent": scan.progress_percent,
-        "records_total": scan.records_total,
-        "records_processed": scan.records_processed,
-        "created_at": scan.created_at.isoformat(),
-        "started_at": scan.started_at.isoformat() if scan.started_at else None,
-        "completed_at": scan.completed_at.isoformat() if scan.completed_at else None,
-        "updated_at": scan.updated_at.isoformat(),
-        "duration_seconds": duration,
-        "status_url": data_scan_status_url(request, scan),
-    }
-    if scan.status == ScanStatus.FAILED:
-        body["error"] = scan.error
-        body["error_vi"] = scan.error_vi
-    return body
-
-
-# --- OpenAPI (documentation only) ------------------------------------------------------------------
+# --- Declarations: the queries and the bodies, validated and documented from here ------------
 
 SCAN_REQUEST_SCHEMA = {
     "type": "object",
@@ -104,49 +84,69 @@ SCAN_REQUEST_SCHEMA = {
 }
 
 
-class DataScanAcceptedSerializer(serializers.Serializer):
-    scan_id = serializers.UUIDField()
-    status = serializers.CharField(help_text='"pending"')
-    status_vi = serializers.CharField(help_text='"Đang chờ xử lý"')
-    records_total = serializers.IntegerField()
-    status_url = serializers.URLField(help_text="GET it for the scan's progress (also in `Location`).")
+class DataScanListQuery(PageQuery):
+    status: ScanStatus | None = Field(None, description="Only the scans in this status.")
+    limit: int = Field(50, ge=1, le=500, description="Page size, 1 to 500. Default 50.")
 
 
-class DataScanSerializer(serializers.Serializer):
-    scan_id = serializers.UUIDField()
-    tenant_id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=ScanStatus.values)
-    status_vi = serializers.CharField(help_text="Đang chờ xử lý, Đang xử lý, Hoàn thành, Thất bại")
-    progress_percent = serializers.IntegerField(min_value=0, max_value=100)
-    records_total = serializers.IntegerField()
-    records_processed = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    completed_at = serializers.DateTimeField(allow_null=True)
-    updated_at = serializers.DateTimeField()
-    duration_seconds = serializers.FloatField(allow_null=True)
-    status_url = serializers.URLField()
-    error = serializers.CharField(required=False, help_text="Only when failed.")
-    error_vi = serializers.CharField(required=False, help_text="Only when failed.")
+class DataScanAccepted(BaseModel):
+    """The 202 body: the stored scan and where to follow it."""
+
+    scan_id: uuid.UUID
+    status: ScanStatus
+    status_vi: str
+    records_total: int
+    status_url: str = Field(description="GET it for the scan's progress (also in `Location`).")
 
 
-class DataScanInvalidSerializer(serializers.Serializer):
-    error = serializers.CharField()
-    error_vi = serializers.CharField()
-    code = serializers.CharField(help_text="invalid_input, scan_too_large, malformed_json, tenant_id_required, ...")
-    errors = BatchItemErrorSerializer(many=True, required=False, help_text="The first 100 bad records.")
-    errors_total = serializers.IntegerField(required=False)
-    max_records = serializers.IntegerField(required=False)
+class DataScanOut(BaseModel):
+    """A scan's status and progress; `error` and `error_vi` only when it failed."""
+
+    model_config = ConfigDict(title="DataScan")
+
+    scan_id: uuid.UUID
+    tenant_id: uuid.UUID
+    status: ScanStatus
+    status_vi: str
+    progress_percent: int = Field(ge=0, le=100)
+    records_total: int
+    records_processed: int
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    updated_at: dt.datetime
+    duration_seconds: float | None
+    status_url: str
+    error: str | None = Field(None, description="Only when failed.")
+    error_vi: str | None = Field(None, description="Only when failed.")
+
+    @classmethod
+    def of(cls, request: Request, scan: DataScan) -> DataScanOut:
+        duration = None
+        if scan.started_at is not None:
+            end = scan.completed_at or scan.updated_at
+            duration = round(max((end - scan.started_at).total_seconds(), 0.0), 3)
+        failure = {"error": scan.error, "error_vi": scan.error_vi} if scan.status == ScanStatus.FAILED else {}
+        return cls(
+            scan_id=scan.pk,
+            tenant_id=scan.tenant_id,
+            status=scan.status,
+            status_vi=scan_status_label(scan.status).vi,
+            progress_percent=scan.progress_percent,
+            records_total=scan.records_total,
+            records_processed=scan.records_processed,
+            created_at=scan.created_at,
+            started_at=scan.started_at,
+            completed_at=scan.completed_at,
+            updated_at=scan.updated_at,
+            duration_seconds=duration,
+            status_url=data_scan_status_url(request, scan),
+            **failure,
+        )
 
 
-TENANT_QUERY = OpenApiParameter("tenant_id", str, OpenApiParameter.QUERY, required=True, description="The tenant (UUID).")
-
-
-class DataScanPagination(CursorPagination):
-    ordering = ("-created_at", "-scan_id")
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 500
+class DataScanPage(PageEnvelope):
+    scans: list[DataScanOut] = Field(description="Newest first.")
 
 
 class DataScanCollectionView(TenantScopedMixin, APIView):
@@ -170,76 +170,58 @@ class DataScanCollectionView(TenantScopedMixin, APIView):
         ),
         request={"application/json": SCAN_REQUEST_SCHEMA},
         responses={
-            202: DataScanAcceptedSerializer,
+            202: DataScanAccepted,
             **error_responses(*COMMON_ERROR_STATUSES, 413, 415),
-            400: OpenApiResponse(DataScanInvalidSerializer, description="Invalid records or body; nothing was stored."),
+            400: OpenApiResponse(ItemErrorsBody, description="Invalid records or body; nothing was stored."),
         },
         tags=["Data scans"],
     )
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
-            raise _invalid("The body must be a JSON object.", "Nội dung yêu cầu phải là một đối tượng JSON.")
+            raise ApiError("invalid_body", params={"example": SCAN_EXAMPLE})
         tenant = self.tenant  # 400/403 before anything is looked at in the records
         activities = request.data.get("activities")
-        if not isinstance(activities, list) or not activities:
-            raise _invalid(
-                "'activities' must be a non-empty list of processing activities.",
-                "'activities' phải là một danh sách hoạt động xử lý dữ liệu cá nhân không rỗng.",
-            )
+        if not isinstance(activities, list):
+            raise ApiError("invalid_body", params={"example": SCAN_EXAMPLE})
         limit = settings.DATA_SCAN_MAX_RECORDS
+        if not activities:
+            raise ApiError("empty_batch", min_items=1, max_items=limit)
         if len(activities) > limit:
-            raise ApiError(
-                status_code=status.HTTP_400_BAD_REQUEST,
-                code="scan_too_large",
-                error=f"Too many records: {len(activities)}; a data scan takes at most {limit}.",
-                error_vi=f"Quá nhiều bản ghi: {len(activities)}; mỗi lần quét dữ liệu nhận tối đa {limit}.",
-                max_records=limit,
-            )
+            raise ApiError("batch_too_large", params={"count": len(activities)}, min_items=1, max_items=limit)
         result = activities_validate(activities)
         if not result.ok:
             errors = result.errors_as_dicts()
+            failed = len(result.failed_indexes)
             raise ApiError(
-                status_code=status.HTTP_400_BAD_REQUEST,
-                code="invalid_input",
-                error="Invalid input: some records are not valid processing activities; nothing was stored.",
-                error_vi=(
-                    "Dữ liệu đầu vào không hợp lệ: một số bản ghi không phải hoạt động xử lý dữ liệu cá nhân hợp lệ; không có gì được lưu."
-                ),
+                "invalid_activities",
+                records_failed=failed,
                 errors=errors[:MAX_LISTED_ERRORS],
                 errors_total=len(errors),
             )
         release_read_connections()  # the reads are done: don't hold the read pool while queueing for a write connection
         scan = data_scan_submit(tenant=tenant, rows=result.rows)
-        body = {
-            "scan_id": str(scan.pk),
-            "status": scan.status,
-            "status_vi": SCAN_STATUS_VI[ScanStatus(scan.status)],
-            "records_total": scan.records_total,
-            "status_url": data_scan_status_url(request, scan),
-        }
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
+        body = DataScanAccepted(
+            scan_id=scan.pk,
+            status=scan.status,
+            status_vi=scan_status_label(scan.status).vi,
+            records_total=scan.records_total,
+            status_url=data_scan_status_url(request, scan),
+        )
+        return respond(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body.status_url})
 
     @extend_schema(
         operation_id="data_scans_list",
         summary="A tenant's data scans, newest first",
-        parameters=[
-            TENANT_QUERY,
-            OpenApiParameter("status", str, OpenApiParameter.QUERY, enum=ScanStatus.values),
-            OpenApiParameter("limit", int, OpenApiParameter.QUERY, description="1 to 500 (default 50)."),
-        ],
-        responses={200: DataScanSerializer(many=True), **error_responses(*COMMON_ERROR_STATUSES)},
+        description="Paged like every list: `skip`/`limit`, or the `next_cursor` of a page passed as `cursor`.",
+        parameters=[DataScanListQuery],
+        responses={200: DataScanPage, **error_responses(*COMMON_ERROR_STATUSES)},
         tags=["Data scans"],
     )
     def get(self, request: Request) -> Response:
-        wanted = request.query_params.get("status") or None
-        if wanted is not None and wanted not in ScanStatus.values:
-            raise _invalid(
-                f"Unknown status; use one of {', '.join(ScanStatus.values)}.",
-                f"Trạng thái không hợp lệ; hãy dùng một trong các giá trị {', '.join(ScanStatus.values)}.",
-            )
-        paginator = DataScanPagination()
-        page = paginator.paginate_queryset(data_scans_of_tenant(tenant=self.tenant, status=wanted), request, view=self)
-        return paginator.get_paginated_response([data_scan_representation(request, scan) for scan in page])
+        query = self.query(DataScanListQuery)
+        scans = data_scans_of_tenant(tenant=self.tenant, status=query.status)
+        page = DATA_SCAN_PAGES.page(scans, limit=query.limit, skip=query.skip, cursor=query.cursor)
+        return respond(DataScanPage(**page.envelope(self.tenant.pk), scans=[DataScanOut.of(request, scan) for scan in page.rows]))
 
 
 class DataScanDetailView(TenantScopedMixin, APIView):
@@ -248,21 +230,13 @@ class DataScanDetailView(TenantScopedMixin, APIView):
     @extend_schema(
         operation_id="data_scans_retrieve",
         summary="A data scan's status and progress",
-        parameters=[TENANT_QUERY],
-        responses={200: DataScanSerializer, **error_responses(*COMMON_ERROR_STATUSES, 404)},
+        parameters=[TenantQuery],
+        responses={200: DataScanOut, **error_responses(*COMMON_ERROR_STATUSES, 404)},
         tags=["Data scans"],
     )
-    def get(self, request: Request, scan_id) -> Response:
+    def get(self, request: Request, scan_id: uuid.UUID) -> Response:
+        self.query(TenantQuery)
         scan = data_scan_of_tenant(tenant=self.tenant, scan_id=scan_id)
         if scan is None:
-            raise ApiError(
-                status_code=status.HTTP_404_NOT_FOUND,
-                code="data_scan_not_found",
-                error="No such data scan for this tenant.",
-                error_vi="Không tìm thấy lần quét dữ liệu này của tổ chức.",
-            )
-        return Response(data_scan_representation(request, scan))
-
-
-def _invalid(error: str, error_vi: str) -> ApiError:
-    return ApiError(status_code=status.HTTP_400_BAD_REQUEST, code="invalid_input", error=error, error_vi=error_vi)
+            raise ApiError("data_scan_not_found", status_code=status.HTTP_404_NOT_FOUND)
+        return respond(DataScanOut.of(request, scan))

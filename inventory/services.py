@@ -15,9 +15,9 @@ from rest_framework.authtoken.models import Token
 from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
 from inventory.models import ProcessingActivity, Tenant, TenantMembership
 from inventory.validation import ActivityRow, ItemError, ValidationResult, activities_normalise, activities_validate
+from verisyntra.api.errors import ApiError
 from verisyntra.db.config import WRITE_ALIAS
 from verisyntra.db.pinning import note_write
-from verisyntra.errors import ApiError
 from verisyntra.ids import id_range_reserve
 
 
@@ -235,14 +235,7 @@ class _StopOnFirstInvalid:
 def invalid_activities_error(errors: list[ItemError]) -> ApiError:
     """The bilingual 400 that lists every bad item (index, field, message in both languages)."""
     failed = len({error.index for error in errors})
-    return ApiError(
-        status_code=400,
-        code="invalid_activities",
-        error=f"{failed} activit{'y is' if failed == 1 else 'ies are'} invalid; nothing was written.",
-        error_vi=f"{failed} hoạt động không hợp lệ; không có bản ghi nào được ghi.",
-        records_failed=failed,
-        errors=[error.as_dict() for error in errors],
-    )
+    return ApiError("invalid_activities", records_failed=failed, errors=[error.as_dict() for error in errors])
 
 
 def processing_activities_batch_create(

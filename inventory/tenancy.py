@@ -1,6 +1,7 @@
 """The one tenant-scoping mechanism: every tenant-owned query in the API goes through here.
 
-The design passes the tenant as `tenant_id` (query parameter, or body field for data scans).
+The API names the tenant with `tenant_id` (query parameter, or body field for data scans;
+declared and parsed in `verisyntra.api.query`).
 It is never taken on trust: the authenticated user must be a member of that tenant.
 
 Policy (documented in the README): a malformed `tenant_id` is 400; a missing one is 400; a
@@ -18,29 +19,8 @@ from rest_framework import status
 from rest_framework.request import Request
 
 from inventory.models import Tenant, TenantMembership
-from verisyntra.errors import ApiError
-
-TENANT_PARAM = "tenant_id"
-
-
-def parse_tenant_id(raw: Any) -> uuid.UUID:
-    """A tenant id from client input, or a bilingual 400."""
-    if raw in (None, ""):
-        raise ApiError(
-            status_code=status.HTTP_400_BAD_REQUEST,
-            code="tenant_id_required",
-            error="The tenant_id parameter is required.",
-            error_vi="Thiếu tham số tenant_id.",
-        )
-    try:
-        return uuid.UUID(str(raw))
-    except (ValueError, AttributeError, TypeError):
-        raise ApiError(
-            status_code=status.HTTP_400_BAD_REQUEST,
-            code="invalid_tenant_id",
-            error="tenant_id must be a UUID.",
-            error_vi="tenant_id phải là một UUID hợp lệ.",
-        ) from None
+from verisyntra.api.errors import ApiError
+from verisyntra.api.query import TENANT_PARAM, Query, parse_query, parse_tenant_id
 
 
 def tenant_for_user(user, tenant_id: uuid.UUID) -> Tenant:
@@ -51,12 +31,7 @@ def tenant_for_user(user, tenant_id: uuid.UUID) -> Tenant:
         else None
     )
     if membership is None:
-        raise ApiError(
-            status_code=status.HTTP_403_FORBIDDEN,
-            code="tenant_access_denied",
-            error="You are not a member of this tenant.",
-            error_vi="Không có quyền truy cập: bạn không phải thành viên của tổ chức này.",
-        )
+        raise ApiError("tenant_access_denied", status_code=status.HTTP_403_FORBIDDEN)
     return membership.tenant
 
 
@@ -84,6 +59,12 @@ class TenantScopedMixin:
         if self._tenant is None:
             self._tenant = resolve_tenant(self.request, self.get_tenant_id_input())
         return self._tenant
+
+    def query(self, model: type[Query]) -> Query:
+        """The query string validated by `model` (verisyntra.api.query), after the tenant check,
+        so that a caller outside the tenant learns nothing from a parameter's 400."""
+        self.tenant  # noqa: B018  (400/403 first)
+        return parse_query(self.request.query_params, model)
 
     def scope(self, queryset: QuerySet) -> QuerySet:
         return queryset.filter(tenant_id=self.tenant.pk)

@@ -10,9 +10,9 @@ from contextlib import contextmanager
 import pytest
 from django.db import OperationalError, connections
 
+from verisyntra.api.errors import is_query_timeout
 from verisyntra.db.config import POOLED_ALIASES, READ_ALIAS, WRITE_ALIAS, build_databases
 from verisyntra.db.pools import reset_pools
-from verisyntra.errors import is_query_timeout
 
 TIMEOUT_MS = 300
 

@@ -17,7 +17,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="openapi-docs"),
 ]
 
-handler400 = "verisyntra.errors.bad_request"
-handler403 = "verisyntra.errors.permission_denied"
-handler404 = "verisyntra.errors.page_not_found"
-handler500 = "verisyntra.errors.server_error"
+handler400 = "verisyntra.api.errors.bad_request"
+handler403 = "verisyntra.api.errors.permission_denied"
+handler404 = "verisyntra.api.errors.page_not_found"
+handler500 = "verisyntra.api.errors.server_error"

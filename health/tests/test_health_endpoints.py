@@ -9,6 +9,7 @@ from health.tests.conftest import dead_port, rebuilt_pool
 from inventory.models import Tenant
 from verisyntra.db.config import POOLED_ALIASES, READ_ALIAS, WRITE_ALIAS
 from verisyntra.db.pools import reset_pools
+from verisyntra.messages import render
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, databases=[READ_ALIAS, WRITE_ALIAS]),
@@ -52,7 +53,7 @@ def test_connection_pools_before_any_connection_reports_the_configured_pools(cli
         assert pool["server"]["reachable"] is True
         assert pool["server"]["max_connections"] > 0
     assert (body["status"], body["status_vi"]) == ("healthy", "Khỏe mạnh")
-    assert body["recommendation_vi"] == "Các pool kết nối hoạt động bình thường."
+    assert body["recommendation_vi"] == render("pools.normal").vi
     # Looking did not create a pool: the server view has its own connection.
     assert client.get("/health/connection-pools").json()["read_pool"]["created"] is False
 
@@ -98,7 +99,7 @@ def test_database_health_is_503_when_an_alias_points_at_a_dead_server(client):
     assert body["error_vi"] == "Kiểm tra cơ sở dữ liệu thất bại: write."
     assert (body["status"], body["status_vi"]) == ("unhealthy", "Không khỏe mạnh")
     assert body["databases"][WRITE_ALIAS]["code"] == "database_unavailable"
-    assert body["databases"][WRITE_ALIAS]["error_vi"] == "Không kết nối được cơ sở dữ liệu."
+    assert body["databases"][WRITE_ALIAS]["error_vi"] == render("database_unavailable").vi
     assert body["databases"][READ_ALIAS]["status"] == "healthy"
     # The pool view says the same, for the write pool only.
     assert pools["write_pool"]["status"] == "critical" and pools["write_pool"]["server"]["reachable"] is False

@@ -58,7 +58,7 @@ def test_the_designs_example_with_an_english_category_label_is_created(member):
     assert data["records_created"] == 1
     assert data["records_failed"] == 0
     assert data["execution_time_seconds"] >= 0
-    assert data["message"].startswith("Created 1 records")
+    assert data["message"].startswith("Created 1 record in ")
     assert data["message_vi"].startswith("Đã tạo 1 bản ghi")
     assert data["errors"] == []
     row = ProcessingActivity.objects.get(pk=data["created_ids"][0])
@@ -231,7 +231,8 @@ def test_the_default_upload_limit_lets_ten_thousand_long_records_through():
 
 def test_an_unknown_on_error_mode_is_a_400(member):
     response = post_batch(member.client(), member.tenant.pk, {"activities": [activity(0)]}, query="on_error=ignore")
-    assert_bilingual_error(response, 400, "invalid_parameter")
+    body = assert_bilingual_error(response, 400, "invalid_parameter")
+    assert body["parameter"] == "on_error" and "abort, skip" in body["error"]
     assert written() == 0
 
 

@@ -82,14 +82,14 @@ def test_the_task_is_enqueued_only_after_the_scan_commits():
     assert broker_queue_length() == before + 1
 
 
-def test_an_invalid_record_rejects_the_whole_scan_with_indexed_bilingual_errors():
+def test_an_invalid_record_rejects_the_whole_scan_with_the_batch_apis_code_and_indexed_bilingual_errors():
     tenant, client = tenant_client("Sai dữ liệu", "saidulieu")
     records = activities(5)
     records[3] = activity(3, pdpl_category="Category 9: Unknown")
     del records[4]["data_fields"]
-    body = assert_bilingual(post_scan(client, tenant.pk, records), 400, "invalid_input")
-    assert body["error_vi"].startswith("Dữ liệu đầu vào không hợp lệ")
-    assert body["errors_total"] == 2
+    body = assert_bilingual(post_scan(client, tenant.pk, records), 400, "invalid_activities")
+    assert body["error_vi"] == "2 hoạt động không hợp lệ; không có bản ghi nào được ghi."
+    assert body["records_failed"] == 2 and body["errors_total"] == 2
     assert {(e["index"], e["field"]) for e in body["errors"]} == {(3, "pdpl_category"), (4, "data_fields")}
     assert all(e["message"] and e["message_vi"] for e in body["errors"])
     assert not DataScan.objects.using("write").exists() and not DataScanChunk.objects.using("write").exists()
@@ -98,12 +98,12 @@ def test_an_invalid_record_rejects_the_whole_scan_with_indexed_bilingual_errors(
 @pytest.mark.parametrize(
     ("payload", "code"),
     [
-        ({"activities": []}, "invalid_input"),
-        ({"activities": "not a list"}, "invalid_input"),
-        ({}, "invalid_input"),
+        ({"activities": []}, "empty_batch"),
+        ({"activities": "not a list"}, "invalid_body"),
+        ({}, "invalid_body"),
     ],
 )
-def test_a_scan_needs_a_non_empty_activities_list(payload, code):
+def test_a_scan_needs_a_non_empty_activities_list_with_the_batch_apis_codes(payload, code):
     tenant, client = tenant_client("Rỗng", "rong")
     assert_bilingual(client.post("/data-scans", {"tenant_id": str(tenant.pk), **payload}, format="json"), 400, code)
 
@@ -111,8 +111,8 @@ def test_a_scan_needs_a_non_empty_activities_list(payload, code):
 def test_more_records_than_the_configured_maximum_is_a_400_naming_the_limit(settings):
     settings.DATA_SCAN_MAX_RECORDS = 10
     tenant, client = tenant_client("Quá nhiều", "quanhieu")
-    body = assert_bilingual(post_scan(client, tenant.pk, activities(11)), 400, "scan_too_large")
-    assert body["max_records"] == 10
+    body = assert_bilingual(post_scan(client, tenant.pk, activities(11)), 400, "batch_too_large")
+    assert body["max_items"] == 10 and "10" in body["error"]
     assert post_scan(client, tenant.pk, activities(10)).status_code == 202
 
 
@@ -145,13 +145,13 @@ def test_another_tenants_scans_are_never_visible_or_writable():
     # B names A's tenant: not a member, the same 403 as for a tenant that does not exist.
     assert_bilingual(client_b.get(f"/data-scans/{scan_id}", {"tenant_id": str(tenant_a.pk)}), 403, "tenant_access_denied")
     assert_bilingual(client_b.get("/data-scans", {"tenant_id": str(tenant_a.pk)}), 403, "tenant_access_denied")
-    assert client_b.get("/data-scans", {"tenant_id": str(tenant_b.pk)}).json()["results"] == []
+    assert client_b.get("/data-scans", {"tenant_id": str(tenant_b.pk)}).json()["scans"] == []
     # B cannot submit into A's tenant either.
     assert_bilingual(post_scan(client_b, tenant_a.pk, activities(2)), 403, "tenant_access_denied")
     assert DataScan.objects.using("write").count() == 1
     # A sees its own scan in both places.
     assert client_a.get(f"/data-scans/{scan_id}", {"tenant_id": str(tenant_a.pk)}).status_code == 200
-    assert [s["scan_id"] for s in client_a.get("/data-scans", {"tenant_id": str(tenant_a.pk)}).json()["results"]] == [scan_id]
+    assert [s["scan_id"] for s in client_a.get("/data-scans", {"tenant_id": str(tenant_a.pk)}).json()["scans"]] == [scan_id]
 
 
 def test_scan_endpoints_require_authentication_and_a_tenant_id():
@@ -167,13 +167,13 @@ def test_list_is_newest_first_filters_by_status_and_shows_errors_only_for_failed
     DataScan.objects.using("write").filter(pk=ids[0]).update(
         status=ScanStatus.FAILED, error="Records 0-1 could not be written", error_vi="Không thể ghi các bản ghi từ 0 đến 1"
     )
-    listed = client.get("/data-scans", {"tenant_id": str(tenant.pk)}).json()["results"]
+    listed = client.get("/data-scans", {"tenant_id": str(tenant.pk)}).json()["scans"]
     assert [s["scan_id"] for s in listed] == ids[::-1]
-    failed = client.get("/data-scans", {"tenant_id": str(tenant.pk), "status": "failed"}).json()["results"]
+    failed = client.get("/data-scans", {"tenant_id": str(tenant.pk), "status": "failed"}).json()["scans"]
     assert [s["scan_id"] for s in failed] == [ids[0]]
     assert failed[0]["status_vi"] == "Thất bại" and failed[0]["error_vi"] == "Không thể ghi các bản ghi từ 0 đến 1"
     assert all("error" not in s for s in listed if s["status"] != "failed")
-    assert_bilingual(client.get("/data-scans", {"tenant_id": str(tenant.pk), "status": "done"}), 400, "invalid_input")
+    assert_bilingual(client.get("/data-scans", {"tenant_id": str(tenant.pk), "status": "done"}), 400, "invalid_parameter")
 
 
 # --- the beat sweep ------------------------------------------------------------------------------
@@ -300,7 +300,7 @@ def test_admin_action_retries_failed_scans_only(admin_client):
         follow=True,
     )
     assert response.status_code == 200
-    assert "1 scan(s) queued again" in response.content.decode()
+    assert "1 scan queued again." in response.content.decode()
     failed = DataScan.objects.using("write").get(pk=failed_id)
     assert (failed.status, failed.error, failed.error_vi) == ("pending", "", "")
     assert DataScan.objects.using("write").get(pk=completed_id).status == "completed"
