@@ -233,3 +233,40 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- What people open in a browser: static files, the API docs' assets, Content-Security-Policy ---
+# With DEBUG off Django serves no static files
+# (https://docs.djangoproject.com/en/5.2/howto/static-files/deployment/), so the admin came up
+# unstyled and without JavaScript. WhiteNoise serves STATIC_ROOT (filled by `collectstatic`, which
+# scripts/dev and the Dockerfile run) from the application itself: one mechanism wherever gunicorn
+# runs (behind scripts/dev's nginx, in the container, in the tests), with no proxy rule to keep in
+# step. It goes right after SecurityMiddleware, as WhiteNoise's documentation asks, so static files
+# skip the rest of the stack (sessions, pinning, pool audit).
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware")
+# Compressed copies (gzip) beside each file. Not the manifest (hashed names) variant: with it,
+# every page that names a static file fails until `collectstatic` has run, tests included.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Swagger UI and ReDoc from drf-spectacular-sidecar: pinned copies served as our own static files,
+# instead of a public CDN's "@latest" (a blank page offline, and a third party's script on the page
+# where people paste their token). No validator badge: it would fetch an image from swagger.io.
+INSTALLED_APPS.append("drf_spectacular_sidecar")
+SPECTACULAR_SETTINGS.update(
+    {
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+        "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    }
+)
+# Every response carries this policy (verisyntra/csp.py explains why). Scripts, fetches, fonts and
+# images come only from this service (Swagger UI draws its icons as data: URLs). Inline styles are
+# allowed: Swagger UI's page and the admin's progress bar use them, and a style cannot read a token.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+MIDDLEWARE.insert(MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "verisyntra.csp.ContentSecurityPolicyMiddleware")

@@ -2,19 +2,24 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from health.views import metrics_view
+from verisyntra.pages import front_page, health_index
 
 urlpatterns = [
+    path("", front_page, name="front-page"),
     path("admin/", admin.site.urls),
     path("", include("inventory.urls")),
     path("analytics/", include("analytics.urls")),
+    path("health/", health_index, name="health-index"),
     path("health/", include("health.urls")),
     path("metrics", metrics_view, name="metrics"),
     # OpenAPI 3 (drf-spectacular): open without a token, like the docs it feeds.
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="openapi-docs"),
+    # The split view serves Swagger UI's start-up script as a file of its own, not inline, so the
+    # page runs under a Content-Security-Policy that allows scripts from this service only.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="openapi-schema"), name="openapi-docs"),
 ]
 
 handler400 = "verisyntra.api.errors.bad_request"
