@@ -165,6 +165,20 @@ ensure_nginx() {  # the front of scripts/dev and of the routing test (deploy/ngi
   command -v nginx >/dev/null 2>&1 || die "nginx installed but not on PATH"
 }
 
+ensure_chromium() {  # the browser tests (tests/browser) drive Debian's chromium; Playwright never downloads one
+  local chromium="${CHROMIUM:-/usr/bin/chromium}"
+  [ -x "$chromium" ] && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    die "$chromium is not installed: apt-get install chromium (or set CHROMIUM to a Chromium binary)"
+  fi
+  say "installing chromium (apt-get install chromium) for the browser tests"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } \
+    || die "apt-get install chromium failed"
+  [ -x "$chromium" ] || die "chromium installed but $chromium is missing; set CHROMIUM"
+}
+
 ensure_services() {
   ensure_postgres
   ensure_max_connections
