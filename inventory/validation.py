@@ -150,7 +150,7 @@ def _item_text(key: str, params: tuple[tuple[str, Any], ...]) -> Bilingual:
 
 def item_error(index: int, field_path: str | None, key: str, *, code: str | None = None, **params: Any) -> ItemError:
     """An item error worded by the catalogue entry `key` (`item.<code>[.<variant>]`); `code` defaults to `<code>`."""
-    text = _item_text(key, tuple(sorted(params.items())))
+    text = _item_text(key, tuple(sorted(params.items())) if params else ())
     return ItemError(index=index, field=field_path, code=code or key.split(".")[1], message=text.en, message_vi=text.vi)
 
 
