@@ -4,7 +4,7 @@ The service is gunicorn with DEBUG off on pytest's own test database, serving th
 that `collectstatic` gathered into a directory of this run (as scripts/dev and the Dockerfile do).
 The browser is the machine's `/usr/bin/chromium`, driven by Playwright's Python package through
 `executable_path`; Playwright never downloads a browser of its own here (`scripts/test` installs
-Debian's `chromium` when it is missing). Every test saves a screenshot under `test-output/browser/`.
+Debian's `chromium` when it is missing). Every browser test saves screenshots under `test-output/browser/`.
 """
 
 from __future__ import annotations

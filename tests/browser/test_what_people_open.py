@@ -3,7 +3,7 @@
 The defects these pin down: every `/static/...` answered 404 (no one served the collected files),
 so the admin had no stylesheet and no JavaScript ("select all" did nothing); `/api/docs/` loaded
 Swagger UI from a public CDN, so offline it stayed blank; `/` and `/health/` were 404.
-Each test saves screenshots under `test-output/browser/`.
+Each test that opens a browser saves screenshots under `test-output/browser/`.
 """
 
 from __future__ import annotations
