@@ -1,6 +1,6 @@
 """Per-request cost of a pooled connection against a new connection per request.
 
-The design claims its pools cut connection overhead by 40%. Two measurements:
+The original pool sizing promised that pools cut connection overhead by 40%. Two measurements:
 
 - in one process, the database part of a request alone: take a connection, run one short query,
   give it back; through the service's pooled `read` alias, and through Django's own PostgreSQL

@@ -1,10 +1,10 @@
 """Pool sizing under concurrent load: `python -m benchmarks.pools` (README, "Benchmarks").
 
-For each configuration (one shared pool; the design's read 20 / write 50; a sweep of the write
-pool size; two gunicorn processes) this starts the real service, runs the design's three
-workloads and a sweep of concurrent writers at a fixed dashboard load, resets the data between
-runs, and writes `docs/pool-sizing/results.json`, `results.md` and the charts. It then runs the
-batch benchmark (`benchmarks.batch`, if present) and the pooled-vs-new-connection comparison.
+For each configuration (one shared pool; the original pool sizes, read 20 / write 50; a sweep of the
+write pool size; two gunicorn processes) this starts the real service, runs the three original
+workloads (dashboards only, writers only, both at once) and a sweep of concurrent writers at a
+fixed dashboard load, resets the data between runs, and writes `docs/pool-sizing/results.json`,
+`results.md` and the charts. It then runs the batch benchmark (`benchmarks.batch`, if present) and the pooled-vs-new-connection comparison.
 
 Every run is bounded in time (warm-up + window) and in requests per client thread.
 """
@@ -59,7 +59,7 @@ RECOMMENDED = replace(
 )
 SWEEP_SIZES = (2, 4, 8, 16)
 CONFIGS: dict[str, ServiceConfig] = {
-    # One process: the design against one shared pool, and the write-pool sweep with the read pool kept.
+    # One process: the original pool sizes against one shared pool, and the write-pool sweep with the read pool kept.
     "shared": SHARED,
     "design": DESIGN,
     **{f"w{n}": ServiceConfig(f"w{n}", f"read 20+10 / write {n}+0", write_pool=(n, 0)) for n in SWEEP_SIZES},
@@ -75,7 +75,7 @@ CONFIGS: dict[str, ServiceConfig] = {
     "bounded-2p": BOUNDED_2P,
     "recommended": RECOMMENDED,
 }
-# The design's "before" and "after", and ours, compared on the same number of processes.
+# The original "before" (one shared pool) and "after" (read 20+10 / write 50+20), and ours, on the same number of processes.
 BASELINE, DESIGN_AFTER, RECOMMENDED_NAME = "shared-2p", "design-2p", "recommended"
 
 READERS = 5

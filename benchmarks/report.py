@@ -130,7 +130,7 @@ def targets(report: dict, recommended: str, baseline: str) -> list[tuple[str, st
 
 
 def design_table(report: dict, baseline: str, design: str, recommended: str) -> list[str]:
-    """The design's Before / After tables next to ours, one row per workload."""
+    """The originally promised Before / After figures (DESIGN_BEFORE / DESIGN_AFTER) next to ours, one row per workload."""
     labels = dict(configs(report))
     out = [
         f"| workload | design before (1 pool) | ours: {labels.get(baseline, baseline)} | design after (read 20 / write 50)"
@@ -312,7 +312,7 @@ def charts(report: dict, out: Path, recommended: str, baseline: str, design: str
     fig, ax = plt.subplots(figsize=(8, 5))
     colours = {baseline: "tab:blue", design: "tab:orange", recommended: "tab:green"}
     for run in _runs(report):
-        # The three configurations the design's table compares; the rest are in results.json.
+        # The three configurations the promised figures compare; the rest are in results.json.
         if run["config"] not in colours:
             continue
         if run["workload"]["readers"] == 5 and run["workload"]["writers"] == 2 and run.get("dashboard_latencies_ms"):
@@ -417,7 +417,7 @@ def write(report: dict, out: Path, recommended: str, baseline: str, design: str,
 if __name__ == "__main__":
     import sys
 
-    # Imported under other names: this module's DESIGN_AFTER is the design's own table.
+    # Imported under other names: this module's DESIGN_AFTER is the promised figures, not a configuration name.
     from benchmarks import pools
 
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else pools.OUT

@@ -64,7 +64,7 @@ class ServiceConfig:
             }
         )
         if self.shared:
-            # One pool of read-pool size for everything: the design's "before" (20 + 10, 30 s timeout).
+            # One pool of read-pool size for everything: the original "before" (20 + 10, 30 s timeout).
             env.update(
                 {
                     "DJANGO_SETTINGS_MODULE": "benchmarks.settings_shared",

@@ -1,4 +1,4 @@
-"""Settings for the benchmark's baseline: ONE pool serves reads and writes (the design's "before").
+"""Settings for the benchmark's baseline: ONE pool serves reads and writes (the original "before").
 
 Everything is the service's settings, except that `SinglePoolRouter` comes first and sends
 reads to the `write` alias too, so dashboards and writers compete for the same QueuePool

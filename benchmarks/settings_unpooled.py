@@ -1,8 +1,8 @@
 """Settings for the connection-cost comparison: no pool, a new server connection for every request.
 
 The same aliases, router and CONN_MAX_AGE=0 as the service, on Django's own PostgreSQL backend
-instead of the pooled one, so each request connects and disconnects (what the design's "40% less
-connection overhead" is measured against). Selected with DJANGO_SETTINGS_MODULE=benchmarks.settings_unpooled.
+instead of the pooled one, so each request connects and disconnects (what the promised "40% less
+connection overhead" of pooling is measured against). Selected with DJANGO_SETTINGS_MODULE=benchmarks.settings_unpooled.
 """
 
 from verisyntra.settings import *  # noqa: F403

@@ -10,8 +10,9 @@ class HealthConfig(AppConfig):
     verbose_name = "Health"
 
     def ready(self) -> None:
-        # Touches no database (FIELD-NOTES: a connection before the test databases exist would
-        # keep the real database in its pool): observers only, and series initialised from settings.
+        # Touches no database (a connection made before the test databases exist would keep the
+        # real database in its pool, and the tests would run against it): observers only, and
+        # series initialised from settings.
         from celery.signals import task_postrun, task_prerun, worker_process_shutdown
 
         from health import audit, metrics, status
