@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 
 from inventory.services import tenant_create
 from verisyntra.db.config import READ_ALIAS, WRITE_ALIAS
+from verisyntra.env import EnvironmentVariableError
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = ROOT / "verisyntra" / "settings.py"
@@ -59,11 +60,17 @@ def manage_check_deploy(environment: dict[str, str]) -> subprocess.CompletedProc
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(None, False), ("", False), ("false", False), ("0", False), ("maybe", False), ("true", True), ("1", True)],
+    [(None, False), ("", False), ("false", False), ("0", False), ("true", True), ("1", True)],
 )
 def test_debug_is_off_unless_explicitly_set(monkeypatch, value, expected):
     environment = {} if value is None else {"DEBUG": value}
     assert settings_under(monkeypatch, **environment)["DEBUG"] is expected
+
+
+def test_a_debug_value_that_is_neither_on_nor_off_stops_the_start_naming_the_variable(monkeypatch):
+    # A typo must not silently pick a mode: the process refuses to start and says which words work.
+    with pytest.raises(EnvironmentVariableError, match="DEBUG must be one of 1, true, yes, on or 0, false, no, off; got 'maybe'"):
+        settings_under(monkeypatch, DEBUG="maybe")
 
 
 def test_without_debug_cookies_are_secure_and_the_browsable_api_is_gone(monkeypatch):
