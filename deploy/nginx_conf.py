@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 from string import Template
@@ -81,7 +82,8 @@ def render(prefix: Path, listen: str, read_upstream: str, write_upstream: str, m
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--error-bodies"] and len(sys.argv) <= 3:
         for name, value in error_bodies(*sys.argv[2:]).items():
-            print(f"{name}={value}")
+            # Quoted, so the lines work both as a shell `. file` and as a docker compose env_file.
+            print(f"{name}={shlex.quote(value)}")
         sys.exit(0)
     if len(sys.argv) != 5:
         sys.exit(__doc__)
