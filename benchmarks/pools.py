@@ -1,4 +1,4 @@
-"""Pool sizing under concurrent load: `python -m benchmarks.pools` (README, "Benchmarks").
+"""Pool sizing under concurrent load: `python -m benchmarks.pools` (method and reading: docs/benchmarks.md).
 
 For each configuration (one shared pool; the original pool sizes, read 20 / write 50; a sweep of the
 write pool size; two gunicorn processes) this starts the real service, runs the three original
@@ -34,7 +34,9 @@ VAR = dataset.ROOT / "var" / "bench"
 FIRST_PORT = 8600
 
 SHARED = ServiceConfig("shared", "one shared pool 20+10", shared=True)
-DESIGN = ServiceConfig("design", "read 20+10 / write 50+20 (design)", write_pool=(50, 20))
+# The original configuration (read 20+10, write 50+20), the pool sizes first chosen. Its name stays
+# "design" ("design-8t", "design-2p") because results.json and the reports key their runs by it.
+DESIGN = ServiceConfig("design", "read 20+10 / write 50+20 (original)", write_pool=(50, 20))
 # Bounded pools without process separation, on 2 web processes: write pools that together hold
 # about 2 x the database server's cores (2 + 2 here), and a read pool that can serve every web
 # thread at once (the previous recommendation; docs/benchmarks.md).

@@ -11,8 +11,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-# The figures the original pool design promised before and after pooling (latency, throughput,
-# timeouts per workload), printed beside the measured ones so each claim is checked.
+# The figures promised when the pools were first sized: before (one shared pool) and after the split into
+# the original configuration (read 20+10, write 50+20), as latency, pool wait and timeouts per workload.
+# They are printed beside the measured ones so each claim is checked.
 DESIGN_BEFORE = {
     "dashboards-10": ("500 ms", "200 ms avg", "0%"),
     "writers-5": ("15 s", "5 s avg", "15% timeout"),
@@ -130,10 +131,13 @@ def targets(report: dict, recommended: str, baseline: str) -> list[tuple[str, st
 
 
 def design_table(report: dict, baseline: str, design: str, recommended: str) -> list[str]:
-    """The originally promised Before / After figures (DESIGN_BEFORE / DESIGN_AFTER) next to ours, one row per workload."""
+    """The originally promised Before / After figures (DESIGN_BEFORE / DESIGN_AFTER) next to ours, one row per workload.
+
+    `design` is the configuration name of the original configuration's run (read 20+10, write 50+20), as in results.json.
+    """
     labels = dict(configs(report))
     out = [
-        f"| workload | design before (1 pool) | ours: {labels.get(baseline, baseline)} | design after (read 20 / write 50)"
+        f"| workload | promised before (1 pool) | ours: {labels.get(baseline, baseline)} | promised after (read 20 / write 50)"
         f" | ours: {labels.get(design, design)} | ours: {labels.get(recommended, recommended)} |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
@@ -183,7 +187,7 @@ def markdown(report: dict, recommended: str, baseline: str, design: str) -> str:
         "",
     ]
     if _runs(report):
-        out += ["## The design's three workloads", ""]
+        out += ["## The three original workloads: promised and measured", ""]
         out += design_table(report, baseline, design, recommended)
         out += ["", f"Recommended configuration in this run: `{recommended}`.", ""]
         out += ["## Concurrent writers at a fixed dashboard load (5 readers)", ""]
@@ -346,7 +350,8 @@ def summary_block(report: dict, recommended: str, baseline: str, design: str, fo
         f"Run of {started} on {m['cpu']} ({m['cores']} cores), PostgreSQL {m['postgresql'].split()[0]}, load average at start "
         f"{m['load_average_at_start'][0]:.1f} (shared machine). Every figure, per run: [{folder}/results.md]({folder}/results.md).",
         "",
-        "The design's table and ours (client-side latency; `wait` = pool checkout p50/p95 ms per pool):",
+        "The figures promised for one shared pool and for the original configuration (read 20+10, write 50+20), and ours"
+        " (client-side latency; `wait` = pool checkout p50/p95 ms per pool):",
         "",
         *design_table(report, baseline, design, recommended),
         "",

@@ -2,7 +2,7 @@
 
 The service runs exactly as deployed (`gunicorn.conf.py`, threaded workers; for split
 configurations nginx in front of a read and a write group, as scripts/dev runs it), configured
-only through the environment variables the README documents (READ_/WRITE_POOL_*,
+only through the environment variables docs/configuration.md documents (READ_/WRITE_POOL_*,
 WEB_CONCURRENCY, WEB_WRITE_CONCURRENCY, WEB_THREADS, DATABASE_URL). The only additions are `benchmarks.wsgi` / `benchmarks.celery_app`,
 which record pool checkout waits, and, for the one-pool baseline, `benchmarks.settings_shared`.
 """

@@ -1,4 +1,4 @@
-"""URL map: the design's endpoints (batch, analytics, data scans, health) plus admin and the OpenAPI docs."""
+"""URL map: the service's endpoints (batch, analytics, data scans, health) plus admin and the OpenAPI docs."""
 
 from django.contrib import admin
 from django.urls import include, path

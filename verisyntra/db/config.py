@@ -24,7 +24,7 @@ READ_ALIAS = "read"
 WRITE_ALIAS = "write"
 
 # The default pool sizes: 20 + 10 read connections for dashboards, 50 + 20 write connections for
-# scans and batches (measure before keeping them: README "Configuration", benchmarks.pools).
+# scans and batches (measure before keeping them: docs/configuration.md "Pool sizes", benchmarks.pools).
 POOL_DEFAULTS: dict[str, dict[str, int]] = {
     READ_ALIAS: {"POOL_SIZE": 20, "MAX_OVERFLOW": 10, "TIMEOUT": 30, "RECYCLE": 3600},
     WRITE_ALIAS: {"POOL_SIZE": 50, "MAX_OVERFLOW": 20, "TIMEOUT": 10, "RECYCLE": 1800},
