@@ -140,8 +140,7 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True
-STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_URL = "static/"  # STATIC_ROOT and how static files are served: the block at the end
 
 # --- Django REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
