@@ -49,7 +49,7 @@ def _nginx_quoted(body: dict) -> str:
 def error_bodies(max_body: str = "256m") -> dict[str, str]:
     """The template's error-body variables, each a JSON error body in the service's shape, quoted for nginx."""
     limit = size_bytes(max_body)
-    too_large = render_message("request_too_large", max_bytes=limit, max_mb=f"{limit / 1024**2:g}")
+    too_large = render_message("request_too_large", max_bytes=limit, max_mb=round(limit / 1024**2, 2))
     unavailable = render_message("service_unavailable")
     return {
         "REQUEST_TOO_LARGE_BODY": _nginx_quoted(

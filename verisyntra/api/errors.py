@@ -184,8 +184,7 @@ def service_unavailable(exc: BaseException) -> tuple[dict[str, Any], int, dict[s
 
 def request_too_large_body(limit: int | None = None) -> dict[str, Any]:
     """The bilingual 413 for a body over `limit` bytes (default DATA_UPLOAD_MAX_MEMORY_SIZE), naming it."""
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE if limit is None else limit
-    return error_body("request_too_large", params={"max_mb": f"{limit / (1024 * 1024):g}"}, max_bytes=limit)
+    return request_too_large(limit).body()
 
 
 def request_too_large(limit: int | None = None) -> ApiError:
@@ -194,7 +193,7 @@ def request_too_large(limit: int | None = None) -> ApiError:
     return ApiError(
         "request_too_large",
         status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        params={"max_mb": f"{limit / (1024 * 1024):g}"},
+        params={"max_mb": round(limit / (1024 * 1024), 2)},
         max_bytes=limit,
     )
 

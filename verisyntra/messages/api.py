@@ -77,8 +77,8 @@ MESSAGES: dict[str, Message] = {
         "Quá nhiều hoạt động: {count:num}; điểm cuối này nhận tối đa {max_items:num} (POST /data-scans nhận nhiều hơn).",
     ),
     "request_too_large": Message(
-        "Request body too large: the limit is {max_bytes} bytes ({max_mb} MB).",
-        "Nội dung yêu cầu quá lớn: giới hạn là {max_bytes} byte ({max_mb} MB).",
+        "Request body too large: the limit is {max_bytes:num} bytes ({max_mb:num} MB).",
+        "Nội dung yêu cầu quá lớn: giới hạn là {max_bytes:num} byte ({max_mb:num} MB).",
     ),
     # --- Batch and data-scan answers -----------------------------------------------------------
     "batch.success": Message("Success", "Thành công"),
