@@ -1,6 +1,7 @@
-"""Schemathesis over the WHOLE published schema (tests/test_api_schemathesis.py covers the batch and
-analytics operations in CI with full conformance checks): every operation, scans and health
-included, generated requests with and without a member's token, and no answer may be a 5xx.
+"""Schemathesis over the whole published schema, deeper than CI's run: every default run fuzzes
+every operation with a member's token and full conformance checks
+(verisyntra/tests/test_api_schemathesis.py, 25 examples each); this one sends more examples per
+operation (60), with and without a token, and asks only that no answer is a 5xx.
 
 Slow (`scripts/test-slow`): bounded by examples per operation, derandomised so a failure repeats.
 """
