@@ -1,0 +1,9 @@
+"""Scan cancel and worker liveness (issue 17): reserved place in the migration chain, filled in by the change that needs it."""
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("inventory", "0007_idempotency_keys")]
+
+    operations: list = []
