@@ -102,8 +102,16 @@ def _merge(*parts: dict[str, Message]) -> dict[str, Message]:
     return merged
 
 
-from verisyntra.messages import admin, api, budgets, health, inventory, pages, retries, sources  # noqa: E402  (they import Message from here)
+from verisyntra.messages import admin, api, budgets, discovery, health, inventory, pages, retries, sources  # noqa: E402  (they import Message from here)
 
 CATALOGUE: dict[str, Message] = _merge(
-    api.MESSAGES, inventory.MESSAGES, health.MESSAGES, admin.MESSAGES, pages.MESSAGES, budgets.MESSAGES, sources.MESSAGES, retries.MESSAGES
+    api.MESSAGES,
+    inventory.MESSAGES,
+    health.MESSAGES,
+    admin.MESSAGES,
+    pages.MESSAGES,
+    budgets.MESSAGES,
+    sources.MESSAGES,
+    retries.MESSAGES,
+    discovery.MESSAGES,
 )
