@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.batch_ab --baseline ca29bc4          # 15 rounds, ports 8320/8321
     .venv/bin/python -m benchmarks.batch_ab --baseline HEAD~5 --rounds 25
+    .venv/bin/python -m benchmarks.batch_ab --baseline ca29bc4 --current 0158d3a   # two commits
 
 A refactor must not make the batch slower, and on a shared 2-core machine two separate runs
 differ by more than the change being judged. So both versions run at the same time: the
@@ -67,6 +68,7 @@ def reset_tenant(tenant_id: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", required=True, help="The git revision to compare against (e.g. a commit before a refactor).")
+    parser.add_argument("--current", help="A git revision to measure instead of this working tree (checked out the same way).")
     parser.add_argument("--rounds", type=int, default=15, help="Measured rounds (each posts one batch to each side), after one warm-up.")
     parser.add_argument("--ports", type=int, nargs=2, default=(8320, 8321), metavar=("BASELINE", "CURRENT"))
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
@@ -80,7 +82,9 @@ def main() -> None:
     revision = subprocess.run(
         ["git", "rev-parse", "--short", args.baseline], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout.strip()
-    current = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
+    current = subprocess.run(
+        ["git", "rev-parse", "--short", args.current or "HEAD"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
     dirty = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
@@ -88,9 +92,10 @@ def main() -> None:
     times: dict[str, list[float]] = {"baseline": [], "current": []}
     with ExitStack() as stack, httpx.Client(timeout=120) as client:
         tree = stack.enter_context(baseline_worktree(args.baseline))
+        current_tree = stack.enter_context(baseline_worktree(args.current)) if args.current else ROOT
         urls = {
             "baseline": stack.enter_context(gunicorn(args.database_url, args.ports[0], tree=tree))[0],
-            "current": stack.enter_context(gunicorn(args.database_url, args.ports[1]))[0],
+            "current": stack.enter_context(gunicorn(args.database_url, args.ports[1], tree=current_tree))[0],
         }
         for side in ("baseline", "current"):  # warm-up: imports, pools, plans
             post_batch(client, urls[side], tenant_id, token, body)
@@ -102,7 +107,7 @@ def main() -> None:
         reset_tenant(tenant_id)
 
     medians = {side: statistics.median(values) for side, values in times.items()}
-    labels = {"baseline": revision, "current": current + (" + uncommitted changes" if dirty else "")}
+    labels = {"baseline": revision, "current": current + (" + uncommitted changes" if dirty and not args.current else "")}
     print(f"10,000-record POST /batch/processing-activities, {args.rounds} alternating rounds, one run")
     for side, values in times.items():
         low, high = min(values) * 1000, max(values) * 1000
