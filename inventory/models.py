@@ -67,6 +67,7 @@ class ScanStatus(models.TextChoices):
     PROCESSING = "processing", message("scan_status.processing").en
     COMPLETED = "completed", message("scan_status.completed").en
     FAILED = "failed", message("scan_status.failed").en
+    CANCELLED = "cancelled", message("scan_status.cancelled").en
 
 
 def pdpl_category_label(category: str) -> Bilingual:

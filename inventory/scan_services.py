@@ -39,6 +39,7 @@ from health.metrics import record_scan_finished
 from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
 from inventory.models import DataScan, DataScanChunk, ProcessingActivity, ScanStatus, Tenant
 from inventory.validation import ActivityRow
+from verisyntra.api.errors import ApiError
 from verisyntra.db.config import WRITE_ALIAS
 from verisyntra.ids import id_range_reserve
 from verisyntra.messages import render
@@ -51,6 +52,13 @@ DISPATCH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step":
 
 # How many scans one sweep dispatches at most; the next sweep takes the rest.
 SWEEP_BATCH = 100
+
+# A scan in one of these is never touched again by a worker, the sweep or a cancel.
+FINISHED_STATUSES = (ScanStatus.COMPLETED, ScanStatus.FAILED, ScanStatus.CANCELLED)
+
+
+class DataScanCancelled(Exception):
+    """Raised inside a chunk's transaction when the scan was cancelled meanwhile: the chunk is rolled back."""
 
 
 class DataScanFailed(Exception):
@@ -150,18 +158,22 @@ def data_scan_process(*, scan_id: uuid.UUID | str, on_progress: Callable[[ScanPr
         return "missing"
     if scan.status != ScanStatus.PROCESSING:
         return scan.status
-    while True:
-        progress = data_scan_chunk_write(scan=scan)
-        if progress is None:
-            # What is left is held by another run: wait for it. A live run commits its chunk (the
-            # row is gone and this returns None); a run whose worker died leaves its lock only when
-            # its backend goes, and then this run writes the chunk. Either way the scan completes
-            # now, not when the sweep finds it stalled.
-            progress = data_scan_chunk_write(scan=scan, wait=True)
+    try:
+        while True:
+            progress = data_scan_chunk_write(scan=scan)
             if progress is None:
-                break
-        if on_progress is not None:
-            on_progress(progress)
+                # What is left is held by another run: wait for it. A live run commits its chunk (the
+                # row is gone and this returns None); a run whose worker died leaves its lock only when
+                # its backend goes, and then this run writes the chunk. Either way the scan completes
+                # now, not when the sweep finds it stalled.
+                progress = data_scan_chunk_write(scan=scan, wait=True)
+                if progress is None:
+                    break
+            if on_progress is not None:
+                on_progress(progress)
+    except DataScanCancelled:
+        logger.info("data scan %s was cancelled; its worker stopped at a chunk boundary", scan_id)
+        return ScanStatus.CANCELLED
     return data_scan_complete(scan_id=scan_id)
 
 
@@ -169,7 +181,7 @@ def data_scan_start(*, scan_id: uuid.UUID | str) -> DataScan | None:
     """Move a pending scan to `processing` (None if the scan no longer exists)."""
     with transaction.atomic(using=WRITE_ALIAS):
         scan = DataScan.objects.select_for_update().filter(pk=scan_id).first()
-        if scan is None or scan.status in (ScanStatus.COMPLETED, ScanStatus.FAILED):
+        if scan is None or scan.status in FINISHED_STATUSES:
             return scan
         if scan.status == ScanStatus.PENDING:
             scan.status = ScanStatus.PROCESSING
@@ -244,11 +256,17 @@ def data_scan_chunk_write(*, scan: DataScan, wait: bool = False) -> ScanProgress
             text = render("scan.records_not_written", first=first, last=last, detail=detail)
             raise DataScanFailed(text.en, text.vi) from exc
         DataScanChunk.objects.filter(pk=chunk.pk).delete()
-        DataScan.objects.filter(pk=scan.pk).update(
+        # Only while the scan is still processing: a cancel that committed meanwhile (its UPDATE
+        # of the scan row made this one wait, then PostgreSQL re-reads the row) leaves 0 rows
+        # updated, and the whole chunk is rolled back. So a cancelled scan gains no row after
+        # the cancel's commit, and the worker stops at this chunk.
+        progressed = DataScan.objects.filter(pk=scan.pk, status=ScanStatus.PROCESSING).update(
             records_processed=F("records_processed") + chunk.record_count,
             progress_percent=(F("records_processed") + chunk.record_count) * 100 / F("records_total"),
             updated_at=Now(),
         )
+        if not progressed:
+            raise DataScanCancelled(str(scan.pk))
         current, total = DataScan.objects.filter(pk=scan.pk).values_list("records_processed", "records_total").get()
     return ScanProgress(current=current, total=total)
 
@@ -286,6 +304,43 @@ def data_scan_fail(*, scan_id: uuid.UUID | str, error: str, error_vi: str) -> bo
     if updated:
         record_scan_finished(ScanStatus.FAILED.value)
     return bool(updated)
+
+
+def data_scan_cancel(*, tenant_id: uuid.UUID | str, scan_id: uuid.UUID | str, discard: bool = False) -> DataScan:
+    """Cancel a pending or processing scan of `tenant_id`: its worker stops at the next chunk boundary.
+
+    The scan becomes `cancelled` first, in its own transaction, so a worker's chunk transaction
+    that is in flight finds it so and rolls back (`data_scan_chunk_write`); then its stored chunks
+    are deleted. The rows of the chunks committed before the cancel stay, unless `discard`, which
+    deletes them too. Idempotent: cancelling a cancelled scan answers it again (and, with
+    `discard`, removes whatever rows are left). Raises ApiError 404 `data_scan_not_found` for
+    another tenant's scan or an unknown id, and 409 `data_scan_finished` for a completed or failed one.
+
+    The two steps are separate transactions on purpose: a worker holds its chunk's row lock and
+    then updates the scan row, so one transaction taking the scan row and then the chunks would
+    deadlock with it.
+    """
+    now = timezone.now()
+    with transaction.atomic(using=WRITE_ALIAS):
+        scan = DataScan.objects.select_for_update().filter(pk=scan_id, tenant_id=tenant_id).first()
+        if scan is None:
+            raise ApiError("data_scan_not_found", status_code=404)
+        if scan.status in (ScanStatus.COMPLETED, ScanStatus.FAILED):
+            raise ApiError("data_scan_finished", status_code=409, status=scan.status, status_vi=scan.status_vi)
+        newly_cancelled = scan.status != ScanStatus.CANCELLED
+        if newly_cancelled:
+            scan.status = ScanStatus.CANCELLED
+            scan.completed_at = scan.updated_at = now
+            scan.save(update_fields=["status", "completed_at", "updated_at"])
+            transaction.on_commit(partial(record_scan_finished, ScanStatus.CANCELLED.value), using=WRITE_ALIAS)
+    with transaction.atomic(using=WRITE_ALIAS):
+        # Waits for a chunk transaction in flight; that one rolls back, seeing the scan cancelled.
+        DataScanChunk.objects.filter(data_scan_id=scan.pk).delete()
+        if discard:
+            ProcessingActivity.objects.filter(data_scan_id=scan.pk).delete()
+    if newly_cancelled or discard:
+        logger.info("data scan %s cancelled%s", scan.pk, " and its rows discarded" if discard else "")
+    return scan
 
 
 def data_scans_retry(*, scan_ids: Sequence[uuid.UUID | str]) -> int:

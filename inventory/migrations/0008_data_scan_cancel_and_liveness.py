@@ -1,9 +1,25 @@
-"""Scan cancel and worker liveness (issue 17): reserved place in the migration chain, filled in by the change that needs it."""
+"""Scan cancel and worker liveness: the `cancelled` status."""
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [("inventory", "0007_idempotency_keys")]
 
-    operations: list = []
+    operations = [
+        migrations.AlterField(
+            model_name="datascan",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("processing", "Processing"),
+                    ("completed", "Completed"),
+                    ("failed", "Failed"),
+                    ("cancelled", "Cancelled"),
+                ],
+                default="pending",
+                max_length=16,
+            ),
+        ),
+    ]

@@ -94,6 +94,10 @@ MESSAGES: dict[str, Message] = {
         "No such data scan for this tenant.",
         "Không tìm thấy lần quét dữ liệu này của tổ chức.",
     ),
+    "data_scan_finished": Message(
+        "This data scan has already finished ({status}); only a pending or processing scan can be cancelled.",
+        "Lần quét dữ liệu này đã kết thúc (trạng thái {status}); chỉ có thể hủy lần quét đang chờ xử lý hoặc đang xử lý.",
+    ),
     # --- Database and pools --------------------------------------------------------------------
     "pool_exhausted": Message(
         "Connection pool exhausted - all connections in use",

@@ -23,6 +23,7 @@ MESSAGES: dict[str, Message] = {
     "scan_status.processing": Message("Processing", "Đang xử lý"),
     "scan_status.completed": Message("Completed", "Hoàn thành"),
     "scan_status.failed": Message("Failed", "Thất bại"),
+    "scan_status.cancelled": Message("Cancelled", "Đã hủy"),
     # A batch refused as a whole (all or nothing): the 400 that lists every bad item.
     "invalid_activities": Message(
         "{records_failed:num} {records_failed:plural:activity is:activities are} invalid; nothing was written.",
