@@ -111,12 +111,20 @@ class DataScan(models.Model):
     # When the broker last accepted this scan's task; NULL while the enqueue has not succeeded
     # (broker down at submission), which is how the beat sweep finds scans to dispatch.
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    # Set on a discovery scan of a data source (inventory.source_services), NULL on a scan of
+    # submitted records; `discovery_changes` is what that scan changed in the record of processing.
+    data_source = models.ForeignKey(
+        "inventory.DataSource", on_delete=models.SET_NULL, null=True, blank=True, related_name="scans", db_index=False
+    )
+    discovery_changes = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["tenant", "-created_at"], name="datascan_tenant_created"),
             models.Index(fields=["status", "updated_at"], name="datascan_status_updated"),
+            # A source's running scan (one at a time per source); scans of submitted records are not indexed.
+            models.Index(fields=["data_source", "status"], name="datascan_source_status", condition=models.Q(data_source__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(progress_percent__lte=100), name="datascan_progress_le_100"),
@@ -199,6 +207,20 @@ class ProcessingActivity(models.Model):
     # Position of the record in its scan's input: with the unique constraint below, a chunk that
     # is written twice (redelivered task, retry) cannot create a second row.
     scan_record_index = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # An activity found by a discovery scan is keyed by (tenant, data_source, source_schema,
+    # source_table) under the partial unique index below, so a re-scan updates it instead of
+    # adding a second one. `source_findings` explains it (one entry per personal-data column:
+    # type, why, confidence, counts; never a sampled value), `source_changes` says what the last
+    # scan changed, and `source_missing_since` marks a table that vanished or no longer holds
+    # personal data: the legal record stays, flagged, rather than being deleted silently.
+    data_source = models.ForeignKey(
+        "inventory.DataSource", on_delete=models.SET_NULL, null=True, blank=True, related_name="activities", db_index=False
+    )
+    source_schema = models.CharField(max_length=255, null=True, blank=True, editable=False)
+    source_table = models.CharField(max_length=255, null=True, blank=True, editable=False)
+    source_findings = models.JSONField(null=True, blank=True, editable=False)
+    source_changes = models.JSONField(null=True, blank=True, editable=False)
+    source_missing_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name_plural = "processing activities"
@@ -213,6 +235,11 @@ class ProcessingActivity(models.Model):
                 fields=["data_scan", "scan_record_index"],
                 condition=models.Q(data_scan__isnull=False),
                 name="activity_unique_scan_record",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "data_source", "source_schema", "source_table"],
+                condition=models.Q(data_source__isnull=False),
+                name="activity_unique_source_table",
             ),
         ]
 
@@ -251,3 +278,41 @@ class ActivityCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pdpl_category}/{self.legal_basis or '-'}/{self.cross_border_transfer}: {self.activities}"
+
+
+# Data sources live in their own module; imported here so Django registers the model with the app.
+from inventory.source_models import DataSource, DataSourceKind  # noqa: E402,F401
+
+
+class IdempotencyKey(models.Model):
+    """A client's `Idempotency-Key` on a POST that wrote, and the answer that POST got.
+
+    Written in the same transaction as the data the POST wrote (verisyntra.api.idempotency), so
+    a key is stored exactly when its write committed. Scoped to the caller and the tenant: the
+    same key sent by another user, or for another tenant, is another key. Kept until `expires_at`
+    (IDEMPOTENCY_KEY_TTL_SECONDS after the write); the beat task `inventory.delete_expired_idempotency_keys`
+    removes it afterwards.
+    """
+
+    # The unique constraint's index leads with the tenant, so it also serves the tenant's cascade;
+    # deleting a user (rare) may scan this small, short-lived table.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    key = models.CharField(max_length=255)
+    # SHA-256 (hex) of the method, path, query string and body: the same key with another request is refused.
+    fingerprint = models.CharField(max_length=64)
+    method = models.CharField(max_length=10)
+    path = models.TextField()
+    response_status = models.PositiveSmallIntegerField()
+    # The body as JSON text, not JSONB: a replay answers the keys in their original order.
+    response_body = models.TextField()
+    response_headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "user", "key"], name="idempotencykey_unique_scope")]
+        indexes = [models.Index(fields=["expires_at"], name="idempotencykey_expires_at")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"

@@ -7,8 +7,11 @@ A data scan ingests up to DATA_SCAN_MAX_RECORDS processing activities in the bac
 2. The worker (`inventory.tasks.process_data_scan`) calls `data_scan_process`, which writes one
    chunk per transaction: its rows, the deletion of the chunk, and the scan's progress commit
    together, so the chunks left are exactly the work left, whatever kills the worker.
-3. `data_scans_sweep` (Celery beat) dispatches scans the broker never accepted and scans that
-   stopped making progress.
+3. `data_scans_sweep` (Celery beat) dispatches scans the broker never accepted, scans queued for
+   too long, and processing scans whose worker is gone: a run proves it is alive by holding a
+   session-level advisory lock for the scan on a database session of its own
+   (`data_scan_liveness`), which PostgreSQL releases the moment that session ends, so a dead
+   worker is told from a slow one without any clock.
 
 Nothing can be written twice: chunks are taken with `FOR UPDATE SKIP LOCKED` (and, once only
 chunks another run holds are left, waited for with `FOR UPDATE`), and every row carries
@@ -23,14 +26,17 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
+import psycopg2
 from django.conf import settings
-from django.db import DatabaseError, DataError, IntegrityError, ProgrammingError, connections, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, DataError, IntegrityError, OperationalError, ProgrammingError, connections, transaction
+from django.db.models import BooleanField, F, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
 from django.utils import timezone
 from kombu.exceptions import KombuError
@@ -58,7 +64,81 @@ FINISHED_STATUSES = (ScanStatus.COMPLETED, ScanStatus.FAILED, ScanStatus.CANCELL
 
 
 class DataScanCancelled(Exception):
-    """Raised inside a chunk's transaction when the scan was cancelled meanwhile: the chunk is rolled back."""
+    """Raised inside a chunk's transaction when the scan was cancelled (or otherwise ended) meanwhile: the chunk is rolled back."""
+
+
+# The liveness locks' namespace: the first key of `pg_advisory_lock_shared(int4, int4)`, a constant no
+# other code of this database uses; the second key is the low 32 bits of the scan id (random in a
+# UUID4). Two scans sharing those bits only make one look alive while the other runs.
+LIVENESS_LOCK_CLASS = 0x5CA7
+
+# The liveness session's server settings (PostgreSQL "Connections and Authentication"): keepalive
+# probes after 5 s of silence, 3 lost probes 5 s apart and unacknowledged data for 20 s end it, so
+# a worker cut off by a network partition (or a host that vanished without closing its sockets)
+# loses its lock within about 20 s instead of the kernel's default two hours.
+LIVENESS_SERVER_OPTIONS = "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3 -c tcp_user_timeout=20000"
+
+# The same, and a bound on a session left idle inside a transaction, for every chunk's transaction
+# (SET LOCAL: they end with it and never leak to the pool's next user). A partitioned worker's
+# transaction then ends on the server, and its chunk's lock with it, in about 20 s;
+# client_connection_check_interval notices a vanished client during a long statement too.
+CHUNK_TRANSACTION_SETTINGS = (
+    ("tcp_keepalives_idle", "5"),
+    ("tcp_keepalives_interval", "5"),
+    ("tcp_keepalives_count", "3"),
+    ("tcp_user_timeout", "20000"),
+    ("client_connection_check_interval", "5000"),
+    ("idle_in_transaction_session_timeout", "30000"),
+)
+
+
+def liveness_key(scan_id: uuid.UUID | str) -> int:
+    """The second advisory-lock key of a scan: its id's low 32 bits as a signed int4."""
+    low = uuid.UUID(str(scan_id)).int & 0xFFFFFFFF
+    return low - (1 << 32) if low >= (1 << 31) else low
+
+
+@contextmanager
+def data_scan_liveness(*, scan_id: uuid.UUID | str) -> Iterator[None]:
+    """Hold the scan's proof of life for the block: a shared session-level advisory lock.
+
+    Held on a connection of its own, opened for the run and closed after it, never one of the write
+    pool's: a pooled connection goes back to the pool (and to other work) between chunks, and a
+    session lock would go with it. PostgreSQL releases the lock when the session ends, whatever
+    ends it: the worker's exit, a SIGKILL of the whole worker, the host's loss (keepalives above).
+    Shared, so the runs of one scan that overlap (a redelivered task next to a re-dispatched one)
+    hold it together. The sweep reads pg_locks and never takes the lock itself.
+    """
+    params = {**connections[WRITE_ALIAS].get_connection_params(), "application_name": "verisyntra-scan-liveness"}
+    params.pop("cursor_factory", None)
+    params["options"] = f"{params.get('options', '')} {LIVENESS_SERVER_OPTIONS}".strip()
+    # The client side too: libpq's keepalives (PostgreSQL "Database Connection Control Functions").
+    params.update(keepalives=1, keepalives_idle=5, keepalives_interval=5, keepalives_count=3)
+    try:
+        session = psycopg2.connect(**params)
+    except psycopg2.OperationalError as exc:
+        raise OperationalError(str(exc)) from exc  # the task's transient error: retried
+    try:
+        session.autocommit = True
+        with session.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock_shared(%s, %s)", [LIVENESS_LOCK_CLASS, liveness_key(scan_id)])
+        yield
+    finally:
+        session.close()  # ends the session, and the lock with it
+
+
+# A processing scan whose run holds no liveness lock: the SQL the sweep adds to its filter.
+_NO_LIVE_RUN = RawSQL(
+    f"""NOT EXISTS (
+        SELECT 1 FROM pg_locks AS l
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND l.classid = {LIVENESS_LOCK_CLASS}
+          AND l.objid = ('x' || right(replace({DataScan._meta.db_table}.scan_id::text, '-', ''), 8))::bit(32)::bigint::oid
+    )""",
+    [],
+    output_field=BooleanField(),
+)
 
 
 class DataScanFailed(Exception):
@@ -123,6 +203,33 @@ def data_scan_store(*, tenant: Tenant, rows: Sequence[ActivityRow], chunk_size: 
     return scan
 
 
+def data_scan_submit_chunks(*, tenant: Tenant, chunks: Iterable[Sequence[ActivityRow]]) -> DataScan:
+    """Store a scan chunk by chunk as the caller validates them, then enqueue it once that has committed.
+
+    For a streamed request body: the caller's `chunks` parses and validates the body one chunk at
+    a time, so memory holds one chunk, not the scan. The scan row, every chunk and the final
+    `records_total` share one transaction on the write alias: if `chunks` raises part-way (an
+    invalid record, too many records, a malformed body), everything staged so far rolls back and
+    nothing is stored. The write connection is taken only when the first chunk is ready, so a body
+    that fails in its first chunk never waits for one.
+    """
+    chunk_iterator = iter(chunks)
+    rows: Sequence[ActivityRow] | None = next(chunk_iterator)  # `chunks` raises for an empty scan
+    task_id = str(uuid.uuid4())
+    with transaction.atomic(using=WRITE_ALIAS):
+        scan = DataScan.objects.create(tenant=tenant, records_total=0, celery_task_id=task_id)
+        number = total = 0
+        while rows is not None:
+            DataScanChunk.objects.create(data_scan=scan, chunk_index=number, first_record_index=total, record_count=len(rows), records=rows)
+            number, total = number + 1, total + len(rows)
+            rows = None  # let the chunk go before the next one is parsed
+            rows = next(chunk_iterator, None)
+        DataScan.objects.filter(pk=scan.pk).update(records_total=total)
+        scan.records_total = total
+        transaction.on_commit(partial(data_scan_dispatch, scan_id=scan.pk, task_id=task_id), using=WRITE_ALIAS)
+    return scan
+
+
 def data_scan_dispatch(*, scan_id: uuid.UUID | str, task_id: str | None = None) -> bool:
     """Send `process_data_scan(scan_id)` to the broker; True if it was accepted.
 
@@ -158,6 +265,11 @@ def data_scan_process(*, scan_id: uuid.UUID | str, on_progress: Callable[[ScanPr
         return "missing"
     if scan.status != ScanStatus.PROCESSING:
         return scan.status
+    if scan.data_source_id is not None:
+        # A discovery scan of a data source: same task, status, retries and sweep, other work.
+        from inventory.source_services import data_source_scan_run  # it imports this module
+
+        return data_source_scan_run(scan=scan, on_progress=on_progress)
     try:
         while True:
             progress = data_scan_chunk_write(scan=scan)
@@ -191,13 +303,13 @@ def data_scan_start(*, scan_id: uuid.UUID | str) -> DataScan | None:
     return scan
 
 
-def _insert_chunk_sql() -> str:
+def _insert_chunk_sql(*, ordinals: bool = False) -> str:
     """One chunk's rows, expanded from its stored JSONB and inserted by PostgreSQL in one statement.
 
     The records never leave PostgreSQL (measured faster than fetching them and COPYing them back,
     benchmarks/scan.py). Ids are the n-th of a reserved range (verisyntra.ids.IdRange.sql_parts).
     Every column list derives from ACTIVITY_RECORD_FIELDS; each record field is read as its
-    column's own type.
+    column's own type. With `ordinals`, only the chunk's records `first_ord`..`last_ord` (1-based).
     """
     activity = ProcessingActivity._meta.db_table
     chunk = DataScanChunk._meta.db_table
@@ -211,9 +323,53 @@ def _insert_chunk_sql() -> str:
         FROM {chunk} AS c
         CROSS JOIN LATERAL ROWS FROM (jsonb_to_recordset(c.records) AS ({record_types}))
             WITH ORDINALITY AS r({", ".join(fields)}, ord)
-        WHERE c.id = %(chunk_id)s
+        WHERE c.id = %(chunk_id)s{" AND r.ord BETWEEN %(first_ord)s AND %(last_ord)s" if ordinals else ""}
         ON CONFLICT (data_scan_id, scan_record_index) WHERE data_scan_id IS NOT NULL DO NOTHING
     """
+
+
+# What the database answers to a record it will not store (a value too long, a check violated):
+# the scan fails; anything else (a lost connection, a full pool) is transient and retried.
+REFUSED = (DataError, IntegrityError, ProgrammingError)
+
+
+def _error_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+def _chunk_refused(*, chunk: DataScanChunk, params: dict, exc: BaseException) -> DataScanFailed:
+    """The failure of a chunk the database refused, naming the first record it refuses on its own.
+
+    An operator repairs one stored record, not a chunk of thousands, so the record is searched for
+    by halving: each probe inserts part of the chunk in a savepoint that is always rolled back
+    (about 14 probes for 10,000 records, on the failure path only). If no single record is
+    refused alone, the chunk's range is named instead.
+    """
+
+    def refusal(first_ord: int, last_ord: int) -> BaseException | None:
+        try:
+            with transaction.atomic(using=WRITE_ALIAS), connections[WRITE_ALIAS].cursor() as cursor:
+                cursor.execute(_insert_chunk_sql(ordinals=True), {**params, "first_ord": first_ord, "last_ord": last_ord})
+                transaction.set_rollback(True, using=WRITE_ALIAS)
+        except REFUSED as probe_exc:
+            return probe_exc
+        return None
+
+    low, high = 1, chunk.record_count
+    while low < high:
+        middle = (low + high) // 2
+        if refusal(low, middle) is None:
+            low = middle + 1
+        else:
+            high = middle
+    alone = refusal(low, low)
+    if alone is not None:
+        text = render("scan.record_not_written", index=chunk.first_record_index + low - 1, detail=_error_line(alone))
+    else:
+        first, last = chunk.first_record_index, chunk.first_record_index + chunk.record_count - 1
+        text = render("scan.records_not_written", first=first, last=last, detail=_error_line(exc))
+    return DataScanFailed(text.en, text.vi)
 
 
 def data_scan_chunk_write(*, scan: DataScan, wait: bool = False) -> ScanProgress | None:
@@ -239,22 +395,24 @@ def data_scan_chunk_write(*, scan: DataScan, wait: bool = False) -> ScanProgress
         if chunk is None:
             return None
         id_high, id_base = id_range_reserve(chunk.record_count).sql_parts()
+        params = {"id_high": id_high, "id_base": id_base, "tenant_id": str(scan.tenant_id), "chunk_id": chunk.pk}
+        # Raw statements the router cannot route: they belong to this write transaction.
+        with connections[WRITE_ALIAS].cursor() as cursor:
+            # This commit need not wait for the disk: if PostgreSQL crashes before the WAL is
+            # flushed, the whole transaction (rows, chunk deletion, progress) is lost together
+            # and the chunk is simply written again. The completion commit stays synchronous.
+            cursor.execute("SET LOCAL synchronous_commit = off")
+            # A partitioned worker's transaction must not hold this chunk for hours (see the settings).
+            cursor.execute(
+                "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in CHUNK_TRANSACTION_SETTINGS),
+                [part for setting in CHUNK_TRANSACTION_SETTINGS for part in setting],
+            )
         try:
-            # Raw statements the router cannot route: they belong to this write transaction.
-            with connections[WRITE_ALIAS].cursor() as cursor:
-                # This commit need not wait for the disk: if PostgreSQL crashes before the WAL is
-                # flushed, the whole transaction (rows, chunk deletion, progress) is lost together
-                # and the chunk is simply written again. The completion commit stays synchronous.
-                cursor.execute("SET LOCAL synchronous_commit = off")
-                cursor.execute(
-                    _insert_chunk_sql(),
-                    {"id_high": id_high, "id_base": id_base, "tenant_id": str(scan.tenant_id), "chunk_id": chunk.pk},
-                )
-        except (DataError, IntegrityError, ProgrammingError) as exc:
-            first, last = chunk.first_record_index, chunk.first_record_index + chunk.record_count - 1
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-            text = render("scan.records_not_written", first=first, last=last, detail=detail)
-            raise DataScanFailed(text.en, text.vi) from exc
+            # In a savepoint, so that after a refusal the transaction can still look for the record.
+            with transaction.atomic(using=WRITE_ALIAS), connections[WRITE_ALIAS].cursor() as cursor:
+                cursor.execute(_insert_chunk_sql(), params)
+        except REFUSED as exc:
+            raise _chunk_refused(chunk=chunk, params=params, exc=exc) from exc
         DataScanChunk.objects.filter(pk=chunk.pk).delete()
         # Only while the scan is still processing: a cancel that committed meanwhile (its UPDATE
         # of the scan row made this one wait, then PostgreSQL re-reads the row) leaves 0 rows
@@ -344,7 +502,11 @@ def data_scan_cancel(*, tenant_id: uuid.UUID | str, scan_id: uuid.UUID | str, di
 
 
 def data_scans_retry(*, scan_ids: Sequence[uuid.UUID | str]) -> int:
-    """Put failed scans back to `pending` and dispatch them; they resume at their first unwritten chunk."""
+    """Put failed scans back to `pending` and dispatch them; they resume at their first unwritten chunk.
+
+    `started_at` is cleared (the next run sets it), so a retried scan's duration counts its new run,
+    not the time it sat failed.
+    """
     with transaction.atomic(using=WRITE_ALIAS):
         scans = list(DataScan.objects.select_for_update().filter(pk__in=scan_ids, status=ScanStatus.FAILED).only("scan_id"))
         for scan in scans:
@@ -353,6 +515,7 @@ def data_scans_retry(*, scan_ids: Sequence[uuid.UUID | str]) -> int:
                 status=ScanStatus.PENDING,
                 error="",
                 error_vi="",
+                started_at=None,
                 completed_at=None,
                 dispatched_at=None,
                 celery_task_id=task_id,
@@ -363,12 +526,22 @@ def data_scans_retry(*, scan_ids: Sequence[uuid.UUID | str]) -> int:
 
 
 def data_scans_due_filter(now=None) -> Q:
-    """Scans the sweep must dispatch: never accepted by the broker, or without progress for too long."""
+    """Scans the sweep must dispatch: never accepted by the broker, queued too long, or orphaned.
+
+    Orphaned: processing, and no run holds its liveness lock (`data_scan_liveness`), for longer
+    than DATA_SCAN_ORPHAN_GRACE_SECONDS (the gap between a task's retries, or between its end and
+    the status it sets). However long a chunk takes, a scan whose worker lives is never due. A
+    pending scan has no run yet, so only time tells a lost message from a long queue:
+    DATA_SCAN_STALL_SECONDS.
+    """
     now = now or timezone.now()
     grace = now - timedelta(seconds=settings.DATA_SCAN_DISPATCH_GRACE_SECONDS)
-    stalled = now - timedelta(seconds=settings.DATA_SCAN_STALL_SECONDS)
-    return Q(status=ScanStatus.PENDING, dispatched_at__isnull=True, updated_at__lt=grace) | Q(
-        status__in=[ScanStatus.PENDING, ScanStatus.PROCESSING], updated_at__lt=stalled
+    queued_too_long = now - timedelta(seconds=settings.DATA_SCAN_STALL_SECONDS)
+    orphan_grace = now - timedelta(seconds=settings.DATA_SCAN_ORPHAN_GRACE_SECONDS)
+    return (
+        Q(status=ScanStatus.PENDING, dispatched_at__isnull=True, updated_at__lt=grace)
+        | Q(status=ScanStatus.PENDING, updated_at__lt=queued_too_long)
+        | Q(_NO_LIVE_RUN, status=ScanStatus.PROCESSING, updated_at__lt=orphan_grace)
     )
 
 

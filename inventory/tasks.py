@@ -13,7 +13,8 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from inventory.scan_services import DataScanFailed, data_scan_fail, data_scan_process, data_scans_sweep
+from inventory.scan_services import DataScanFailed, data_scan_fail, data_scan_liveness, data_scan_process, data_scans_sweep
+from inventory.source_services import data_sources_dispatch_due
 from verisyntra.db.pools import PoolExhausted
 from verisyntra.messages import render
 
@@ -54,15 +55,26 @@ class DataScanTask(Task):
     retry_jitter=True,
 )
 def process_data_scan(self, scan_id: str) -> dict:
-    """Write a data scan's stored records as processing activities, reporting PROGRESS per chunk."""
-    status = data_scan_process(
-        scan_id=scan_id,
-        on_progress=lambda progress: self.update_state(state="PROGRESS", meta=progress.as_meta()),
-    )
+    """Write a data scan's stored records as processing activities, reporting PROGRESS per chunk.
+
+    The whole run holds the scan's liveness lock, so the sweep leaves the scan alone while this
+    worker lives, however slow, and dispatches it again as soon as the worker is gone.
+    """
+    with data_scan_liveness(scan_id=scan_id):
+        status = data_scan_process(
+            scan_id=scan_id,
+            on_progress=lambda progress: self.update_state(state="PROGRESS", meta=progress.as_meta()),
+        )
     return {"scan_id": scan_id, "status": str(status)}
 
 
 @shared_task(name="inventory.sweep_data_scans")
 def sweep_data_scans() -> list[str]:
-    """Beat: dispatch scans whose enqueue was lost, and scans stuck without progress."""
+    """Beat: dispatch scans whose enqueue was lost, and processing scans whose worker is gone."""
     return data_scans_sweep()
+
+
+@shared_task(name="inventory.dispatch_data_sources")
+def dispatch_data_sources() -> list[str]:
+    """Beat: start a discovery scan of every data source whose cron schedule is due (fair across tenants)."""
+    return data_sources_dispatch_due()

@@ -117,17 +117,48 @@ POOL_LEAK_SUSPECT_SECONDS = env_int("POOL_LEAK_SUSPECT_SECONDS", 60)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 25 * 1024 * 1024)
 DATA_SCAN_MAX_BODY_BYTES = env_int("DATA_SCAN_MAX_BODY_BYTES", 200 * 1024 * 1024)
 
+# --- Idempotent POSTs (README "API", verisyntra/api/idempotency.py) ------------------------------
+# How long a POST's Idempotency-Key keeps answering retries with the stored response: 24 h, the
+# window Stripe's API gives; after it the same key is new again. Beat deletes expired keys hourly.
+IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 3600)
+
 # --- Data scans (README "Data scans") ------------------------------------------------------------
 DATA_SCAN_MAX_RECORDS = env_int("DATA_SCAN_MAX_RECORDS", 100_000)
 # Records stored, written and committed together with the scan's progress (benchmarks/scan.py).
 DATA_SCAN_CHUNK_SIZE = env_int("DATA_SCAN_CHUNK_SIZE", 10_000)
 # Retries of a scan task after a transient database error or a full pool, with backoff.
 DATA_SCAN_MAX_RETRIES = env_int("DATA_SCAN_MAX_RETRIES", 5)
-# The beat sweep: how often it runs; a pending scan never accepted by the broker is dispatched
-# after the grace period; a scan with no progress for the stall time is dispatched again.
-DATA_SCAN_SWEEP_SECONDS = env_int("DATA_SCAN_SWEEP_SECONDS", 60)
+# The beat sweep: how often it runs (a processing scan whose worker died is dispatched again at
+# the next sweep after the orphan grace: its run's liveness lock went with the worker, see
+# inventory/scan_services.py); a pending scan never accepted by the broker is dispatched after the
+# dispatch grace, one accepted but not started after the stall time (a lost message; a queue that
+# long is unlikely). The stall time also bounds a run's wait for a chunk another run holds.
+DATA_SCAN_SWEEP_SECONDS = env_int("DATA_SCAN_SWEEP_SECONDS", 10)
 DATA_SCAN_DISPATCH_GRACE_SECONDS = env_int("DATA_SCAN_DISPATCH_GRACE_SECONDS", 30)
 DATA_SCAN_STALL_SECONDS = env_int("DATA_SCAN_STALL_SECONDS", 600)
+DATA_SCAN_ORPHAN_GRACE_SECONDS = env_int("DATA_SCAN_ORPHAN_GRACE_SECONDS", 5)
+
+# --- Data sources and discovery scans (README "Data sources", docs/discovery.md) ------------------
+# Hosts or CIDRs a data source may point at. Loopback only by default: a fresh install can scan a
+# database on its own machine, nothing on the network until an operator lists it (an open default
+# would let any tenant make the service connect anywhere it can reach). The service's own
+# databases and broker are refused whatever this says (inventory/source_connections.py).
+DATA_SOURCE_ALLOWED_HOSTS = env_list("DATA_SOURCE_ALLOWED_HOSTS", "127.0.0.0/8,::1,localhost")
+# Fernet keys (comma-separated, newest first) that encrypt the sources' DSNs; empty derives one
+# from SECRET_KEY, for development only (inventory/source_crypto.py says how to rotate).
+DATA_SOURCE_ENCRYPTION_KEYS = env_list("DATA_SOURCE_ENCRYPTION_KEYS", "")
+DATA_SOURCE_CONNECT_TIMEOUT_SECONDS = env_int("DATA_SOURCE_CONNECT_TIMEOUT_SECONDS", 5)
+DATA_SOURCE_STATEMENT_TIMEOUT_MS = env_int("DATA_SOURCE_STATEMENT_TIMEOUT_MS", 5000)
+# Values sampled per column: the cost of a discovery is bounded by tables x columns x this.
+DATA_SOURCE_SAMPLE_ROWS = env_int("DATA_SOURCE_SAMPLE_ROWS", 100)
+# How often beat looks for sources whose schedule is due, and how many it starts per look.
+DATA_SOURCE_DISPATCH_SECONDS = env_int("DATA_SOURCE_DISPATCH_SECONDS", 30)
+DATA_SOURCE_DISPATCH_BATCH = env_int("DATA_SOURCE_DISPATCH_BATCH", 50)
+# The service's own databases as configured (host, port, name); kept here because a test run
+# renames DATABASES' names to `test_...`, and the real ones must stay refused as sources too.
+DATA_SOURCE_SERVICE_DATABASES = [
+    (alias.get("HOST") or "127.0.0.1", int(alias.get("PORT") or 5432), alias["NAME"]) for alias in DATABASES.values() if alias.get("NAME")
+]
 
 # --- Auth, i18n, static ----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -185,8 +216,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = env_int("CELERY_RESULT_EXPIRES", 24 * 3600)
 CELERY_BEAT_SCHEDULE: dict = {
     "sweep-data-scans": {"task": "inventory.sweep_data_scans", "schedule": float(DATA_SCAN_SWEEP_SECONDS)},
+    # One entry for every data source's own cron schedule (docs/discovery.md, "Schedules").
+    "dispatch-data-sources": {"task": "inventory.dispatch_data_sources", "schedule": float(DATA_SOURCE_DISPATCH_SECONDS)},
     # Same key as Celery's own default entry (daily at 04:00), which this one replaces with hourly.
     "celery.backend_cleanup": {"task": "celery.backend_cleanup", "schedule": 3600.0},
+    # Expired keys answer nothing already (the lookup checks expires_at); this only keeps the table small.
+    "delete-expired-idempotency-keys": {"task": "inventory.delete_expired_idempotency_keys", "schedule": 3600.0},
 }
 
 # --- Logging ---------------------------------------------------------------------------------
