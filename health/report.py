@@ -13,24 +13,17 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from health import status as st
-from health.selectors import application_name, server_address, server_views
+from health.selectors import application_name, finding, server_address, server_findings, server_views
 from health.sizing import sizing
-from verisyntra.checks import process_count
 from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
 from verisyntra.db.pools import pool_statistics
 from verisyntra.db.replicas import replica_report
-from verisyntra.messages import CATALOGUE, Language, format_number, render, render_in
-
-
-def _finding(status: str, code: str, **params) -> dict:
-    text = render(code, **params)
-    return {"status": status, "en": text.en, "vi": text.vi}
+from verisyntra.messages import CATALOGUE, Language, format_number, render_in
 
 
 def build_pool_report(leak_threshold_seconds: float) -> dict:
-    """The whole report as a JSON-ready dict; `status` is the worst of its findings."""
+    """The whole report as a JSON-ready dict; `status` is the worst of its findings, `advice` does not count."""
     views = server_views(leak_threshold_seconds=leak_threshold_seconds)
-    findings: list[dict] = []
     pools = []
     for alias in POOLED_ALIASES:
         stats = pool_statistics(alias)
@@ -53,69 +46,29 @@ def build_pool_report(leak_threshold_seconds: float) -> dict:
 
     servers = []
     leak_suspects = []
-    # Reads are routed around a replica that is down: losing one is a warning, losing the primary is critical.
     replicas = replica_report()
-    replica_aliases = {state["alias"] for state in replicas["read_aliases"] if state["status"] != "primary"}
     for view in views.values():
         entry = {"aliases": view.aliases, **view.as_dict()}
-        where = f"{view.host}:{view.port}"
-        if not view.reachable:
-            findings.append(
-                _finding(
-                    st.WARNING if set(view.aliases) <= replica_aliases else st.CRITICAL,
-                    "finding.server_unreachable",
-                    where=where,
-                    error=view.error,
-                )
+        if view.reachable:
+            need = view.configured_need()
+            entry.update(
+                configured_need=need,
+                headroom_at_full_load=view.available_connections - need,
+                free_now=view.available_connections - view.client_connections,
+                other_connections=view.client_connections - sum(view.pool_connections(a)["total"] for a in view.aliases),
             )
-            servers.append(entry)
-            continue
-        need = view.configured_need()
-        headroom = view.available_connections - need
-        entry.update(
-            configured_need=need,
-            headroom_at_full_load=headroom,
-            free_now=view.available_connections - view.client_connections,
-            other_connections=view.client_connections - sum(view.pool_connections(a)["total"] for a in view.aliases),
-        )
+            leak_suspects += [{"host": view.host, "port": view.port, **suspect} for suspect in view.leak_suspects]
         servers.append(entry)
-        usage = st.server_usage_status(view.usage_percent)
-        if usage != st.HEALTHY:
-            findings.append(
-                _finding(
-                    usage,
-                    "finding.server_usage",
-                    where=where,
-                    used=view.client_connections,
-                    available=view.available_connections,
-                    usage=view.usage_percent,
-                )
-            )
-        if headroom < 0:
-            findings.append(
-                _finding(
-                    st.WARNING,
-                    "finding.headroom_negative",
-                    processes=process_count(),
-                    need=need,
-                    where=where,
-                    missing=-headroom,
-                    available=view.available_connections,
-                    max_connections=view.max_connections,
-                    reserved=view.superuser_reserved_connections,
-                )
-            )
-        for suspect in view.leak_suspects:
-            leak_suspects.append({"host": view.host, "port": view.port, **suspect})
-    if leak_suspects:
-        findings.append(_finding(st.WARNING, "finding.leak_suspects", count=len(leak_suspects), threshold=leak_threshold_seconds))
+    # The verdict: the same rules, from the same function, as GET /health/connection-pools.
+    findings = server_findings(views, replicas)
 
     write_host = server_address(WRITE_ALIAS)[0]
     guidance = sizing(write_host)
+    # Sizing is advice about the configuration, not the pools' health: it does not change the status,
+    # or the stock configuration (write 50+20 per process) would warn here while the endpoint says healthy.
+    advice = []
     if guidance.write_far_above:
-        findings.append(_finding(st.WARNING, "finding.write_far_above", usable=guidance.write_usable_total, rule=guidance.rule_connections))
-
-    findings.extend(_replica_findings(replicas))
+        advice.append(finding(st.WARNING, "finding.write_far_above", usable=guidance.write_usable_total, rule=guidance.rule_connections))
 
     overall = st.worst(*(f["status"] for f in findings))
     return {
@@ -136,24 +89,8 @@ def build_pool_report(leak_threshold_seconds: float) -> dict:
         "sizing": guidance.as_dict(),
         "read_replicas": replicas,
         "findings": findings,
+        "advice": advice,
     }
-
-
-def _replica_findings(replicas: dict) -> list[dict]:
-    """A replica that serves no reads, and reads that all fell back to the primary, are warnings."""
-    findings = []
-    limit = replicas["max_lag_seconds"]
-    for state in replicas["read_aliases"]:
-        where = f"{state['alias']} ({state['host']}:{state['port']})"
-        if state["status"] == "down":
-            findings.append(
-                _finding(st.WARNING, "finding.replica_down", where=where, error=state["error"]),
-            )
-        elif state["status"] == "lagging":
-            findings.append(_finding(st.WARNING, "finding.replica_lagging", where=where, lag=state["lag_seconds"], limit=limit))
-    if replicas["fallback_to_primary"]:
-        findings.append(_finding(st.WARNING, "finding.reads_on_primary"))
-    return findings
 
 
 def _known(group: str, value: str, language: Language) -> str:
@@ -170,7 +107,7 @@ def render_text(report: dict, lang: Language = "en") -> str:
         return render_in(lang, f"report.{key}", **values)
 
     status = report["status_vi"] if vi else report["status"].upper()
-    lines = [f"{label('title')} - {report['generated_at']}", f"{label('status')}: {status}", ""]
+    lines = [f"{label('title')} - {report['generated_at']}", f"{label('status')}: {status}", label("status_rules"), ""]
     p = report["processes"]
     lines += [f"{label('processes')}: " + label("processes_line", web=p["web"], threads=p["web_threads"], workers=p["celery_workers"]), ""]
     lines.append(label("pools"))
@@ -254,7 +191,10 @@ def render_text(report: dict, lang: Language = "en") -> str:
     lines += ["", label("findings")]
     if not report["findings"]:
         lines.append("  " + label("findings_none"))
-    for finding in report["findings"]:
-        marker = st.STATUS_VI[finding["status"]] if vi else finding["status"].upper()
-        lines.append(f"  [{marker}] " + finding[lang])
+    for item in report["findings"]:
+        marker = st.STATUS_VI[item["status"]] if vi else item["status"].upper()
+        lines.append(f"  [{marker}] " + item[lang])
+    if report["advice"]:
+        lines += ["", label("advice")]
+        lines += ["  - " + item[lang] for item in report["advice"]]
     return "\n".join(lines) + "\n"

@@ -72,6 +72,8 @@ class ServerView:
     # application_name -> state -> count, for this database
     by_application: dict[str, dict[str, int]] = field(default_factory=dict)
     leak_suspects: list[dict] = field(default_factory=list)
+    # The idle-in-transaction age `leak_suspects` were read with (None: not looked for).
+    leak_threshold_seconds: float | None = None
 
     @property
     def available_connections(self) -> int:
@@ -141,7 +143,7 @@ def server_views(leak_threshold_seconds: float | None = None) -> dict[tuple[str,
         aliases_by_server[server_address(alias)].append(alias)
     views = {}
     for (host, port), aliases in aliases_by_server.items():
-        view = ServerView(host=host, port=port, aliases=aliases)
+        view = ServerView(host=host, port=port, aliases=aliases, leak_threshold_seconds=leak_threshold_seconds)
         try:
             with server_connection(aliases[0]) as conn, conn.cursor() as cursor:
                 cursor.execute(_LIMITS_SQL)
@@ -171,10 +173,86 @@ def server_views(leak_threshold_seconds: float | None = None) -> dict[tuple[str,
     return views
 
 
+# --- The verdict every pool surface shares -----------------------------------------------------
+
+
+def finding(status: str, code: str, **params: object) -> dict:
+    """One finding: its severity, its catalogue code and its sentence in both languages."""
+    text = render(code, **params)
+    return {"status": status, "code": code, "en": text.en, "vi": text.vi}
+
+
+def replica_aliases(replicas: dict) -> set[str]:
+    """The read aliases served by a replica (from `replica_report()`): reads are routed around them when they fail."""
+    return {state["alias"] for state in replicas["read_aliases"] if state["status"] != "primary"}
+
+
+def server_findings(views: dict[tuple[str, int], ServerView], replicas: dict) -> list[dict]:
+    """The server-wide findings `/health/connection-pools`, `pool_report` and the admin's pool page all judge by.
+
+    One set of rules, so no surface says healthy while another warns: an unreachable server
+    (critical, or a warning when only replicas are behind it, since reads are routed around them),
+    the server's connections nearly used up, pools that could open more connections than the server
+    allows at full load, connections idle in transaction (when `views` were read with a leak
+    threshold), and replicas down, lagging or all unfit. What one process sees of its own pools
+    (utilization, a recent exhaustion) is added by the endpoint that runs in that process.
+    """
+    findings: list[dict] = []
+    on_replica = replica_aliases(replicas)
+    leak_count, leak_threshold = 0, None
+    for view in views.values():
+        where = f"{view.host}:{view.port}"
+        if not view.reachable:
+            severity = st.WARNING if set(view.aliases) <= on_replica else st.CRITICAL
+            findings.append(finding(severity, "finding.server_unreachable", where=where, error=view.error))
+            continue
+        usage = st.server_usage_status(view.usage_percent)
+        if usage != st.HEALTHY:
+            findings.append(
+                finding(
+                    usage,
+                    "finding.server_usage",
+                    where=where,
+                    used=view.client_connections,
+                    available=view.available_connections,
+                    usage=view.usage_percent,
+                )
+            )
+        need = view.configured_need()
+        if need > view.available_connections:
+            findings.append(
+                finding(
+                    st.WARNING,
+                    "finding.headroom_negative",
+                    processes=process_count(),
+                    need=need,
+                    where=where,
+                    missing=need - view.available_connections,
+                    available=view.available_connections,
+                    max_connections=view.max_connections,
+                    reserved=view.superuser_reserved_connections,
+                )
+            )
+        leak_count += len(view.leak_suspects)
+        leak_threshold = view.leak_threshold_seconds
+    if leak_count:
+        findings.append(finding(st.WARNING, "finding.leak_suspects", count=leak_count, threshold=leak_threshold))
+    limit = replicas["max_lag_seconds"]
+    for state in replicas["read_aliases"]:
+        where = f"{state['alias']} ({state['host']}:{state['port']})"
+        if state["status"] == "down":
+            findings.append(finding(st.WARNING, "finding.replica_down", where=where, error=state["error"]))
+        elif state["status"] == "lagging":
+            findings.append(finding(st.WARNING, "finding.replica_lagging", where=where, lag=state["lag_seconds"], limit=limit))
+    if replicas["fallback_to_primary"]:
+        findings.append(finding(st.WARNING, "finding.reads_on_primary"))
+    return findings
+
+
 # --- /health/connection-pools ------------------------------------------------------------------
 
 
-def _pool_assessment(stats: PoolStatistics, server: ServerView) -> tuple[str, str, str]:
+def _pool_assessment(stats: PoolStatistics, server: ServerView, *, on_replica: bool) -> tuple[str, str, str]:
     """(status, recommendation, recommendation_vi) for one pool of this process and its server."""
     name = stats.alias.upper()
     env = f"{stats.alias.upper()}_POOL_SIZE"
@@ -184,7 +262,9 @@ def _pool_assessment(stats: PoolStatistics, server: ServerView) -> tuple[str, st
         return status, text.en, text.vi
 
     if not server.reachable:
-        return assessment(st.CRITICAL, "pool.server_unreachable", host=server.host, port=server.port)
+        # As in server_findings(): reads are routed around a replica that is down.
+        severity = st.WARNING if on_replica else st.CRITICAL
+        return assessment(severity, "pool.server_unreachable", host=server.host, port=server.port)
     since = st.seconds_since_exhaustion(stats.alias)
     if since is not None:
         return assessment(st.CRITICAL, "pool.exhausted_recently", name=name, seconds=round(since), env=env)
@@ -208,12 +288,14 @@ def connection_pools_health() -> dict:
     pools with nothing checked out, rather than the connection this check itself made.
     """
     statistics = {alias: pool_statistics(alias) for alias in POOLED_ALIASES}
-    servers = server_views()
+    servers = server_views(leak_threshold_seconds=float(settings.POOL_LEAK_SUSPECT_SECONDS))
+    replicas = replica_report()
+    on_replica = replica_aliases(replicas)
     body: dict = {"pid": os.getpid(), "scope": "process"}
     worst_pool: tuple[str, str, str] | None = None
     for alias, stats in statistics.items():
         server = servers[server_address(alias)]
-        status, recommendation, recommendation_vi = _pool_assessment(stats, server)
+        status, recommendation, recommendation_vi = _pool_assessment(stats, server, on_replica=alias in on_replica)
         body[f"{alias}_pool"] = {
             "pool_size": stats.pool_size,
             "max_overflow": stats.max_overflow,
@@ -235,11 +317,17 @@ def connection_pools_health() -> dict:
             worst_pool = (status, recommendation, recommendation_vi)
     all_normal = render("pools.normal")
     status, recommendation, recommendation_vi = worst_pool or (st.HEALTHY, all_normal.en, all_normal.vi)
+    # The same server-wide rules as pool_report; a finding worse than every pool gives the advice.
+    findings = server_findings(servers, replicas)
+    for item in findings:
+        if st.worst(status, item["status"]) != status:
+            status, recommendation, recommendation_vi = item["status"], item["en"], item["vi"]
     body.update(
         status=status,
         status_vi=st.STATUS_VI[status],
         recommendation=recommendation,
         recommendation_vi=recommendation_vi,
+        findings=findings,
     )
     return body
 

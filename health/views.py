@@ -43,6 +43,9 @@ class ConnectionPoolsHealth(BaseModel):
     status_vi: str
     recommendation: str
     recommendation_vi: str
+    findings: list[dict[str, Any]] = Field(
+        description="Server-wide findings (status, code, en, vi), the same rules as `manage.py pool_report`; they count in `status`."
+    )
     read_pool: dict[str, Any]
     write_pool: dict[str, Any]
 

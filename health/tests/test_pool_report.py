@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -17,6 +20,7 @@ from health.tests.conftest import dead_port, rebuilt_pool
 from verisyntra.db.config import POOLED_ALIASES, READ_ALIAS, WRITE_ALIAS
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=[READ_ALIAS, WRITE_ALIAS])
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
@@ -158,3 +162,65 @@ def test_watch_refreshes_until_interrupted():
     lines = out.getvalue().splitlines()
     assert len(lines) == 2
     assert all(json.loads(line)["pools"] for line in lines)
+
+
+# --- One verdict: the report and /health/connection-pools judge by the same rules ------------------
+
+
+def test_stock_configuration_is_healthy_in_the_report_and_the_endpoint_with_sizing_as_advice(client, settings):
+    settings.DATABASE_SERVER_CORES = 2  # the sizing rule then finds the stock write pools far too large
+    report = json.loads(pool_report("--json"))
+    endpoint = client.get("/health/connection-pools").json()
+    assert (report["status"], endpoint["status"]) == ("healthy", "healthy")
+    assert report["findings"] == endpoint["findings"] == []
+    # The sizing rule's warning is advice about the configuration: shown, but not a health status.
+    [advice] = report["advice"]
+    assert advice["code"] == "finding.write_far_above" and "core-count rule" in advice["en"]
+    text = pool_report()
+    assert "Overall status: HEALTHY" in text and "the rules of /health/connection-pools" in text
+    assert "Configuration advice (it does not change the status)" in text
+
+
+def test_a_leaked_transaction_is_a_warning_in_the_report_and_the_endpoint(client, settings):
+    settings.POOL_LEAK_SUSPECT_SECONDS = 1
+    with idle_in_transaction(WRITE_ALIAS):
+        time.sleep(1.2)
+        report = json.loads(pool_report("--json"))
+        endpoint = client.get("/health/connection-pools").json()
+    assert (report["status"], endpoint["status"], endpoint["status_vi"]) == ("warning", "warning", "Cảnh báo")
+    [leak] = [f for f in endpoint["findings"] if f["code"] == "finding.leak_suspects"]
+    assert leak in report["findings"]
+    # The endpoint's advice names the finding that set its status.
+    assert endpoint["recommendation"] == leak["en"] and endpoint["recommendation_vi"] == leak["vi"]
+
+
+# --- --watch and --help --------------------------------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("out", "clears"), [(io.StringIO(), False), (Terminal(), True)])
+def test_watch_clears_the_screen_only_on_a_terminal(out, clears):
+    with mock.patch("health.management.commands.pool_report.time.sleep", side_effect=[None, KeyboardInterrupt]):
+        call_command("pool_report", "--watch", "1", stdout=out)
+    text = out.getvalue()
+    assert text.count("Overall status:") == 2
+    assert ("\033[2J" in text) is clears
+    assert ("\033" in text) is clears  # into a file or a pipe: no control codes at all
+
+
+def test_help_gives_the_exit_codes_and_a_wrong_option_is_not_critical():
+    from health.management.commands.pool_report import Command
+
+    help_text = " ".join(Command().create_parser("manage.py", "pool_report").format_help().split())
+    assert "Exit status: 0 healthy or only warnings; 2 critical" in help_text
+    assert "1 the report could not be made" in help_text
+    # argparse would exit 2 on a wrong option: a monitoring check must not read a typo as "critical".
+    wrong = subprocess.run(
+        [sys.executable, "manage.py", "pool_report", "--no-such-option"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert wrong.returncode == 1, wrong.stderr
+    assert "unrecognized arguments: --no-such-option" in wrong.stderr

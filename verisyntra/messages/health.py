@@ -128,6 +128,14 @@ MESSAGES: dict[str, Message] = {
     "report.sizing": Message("Sizing", "Định cỡ"),
     "report.findings": Message("Findings", "Phát hiện"),
     "report.findings_none": Message("nothing to report", "không có vấn đề"),
+    "report.status_rules": Message(
+        "(the rules of /health/connection-pools; sizing advice does not change it. This report's own process "
+        "holds no pools: each process's pool use and recent exhaustions are in its /health/connection-pools and in /metrics)",
+        "(theo cùng quy tắc với /health/connection-pools; khuyến nghị định cỡ không làm thay đổi trạng thái này. "
+        "Tiến trình của báo cáo không giữ nhóm kết nối nào: mức sử dụng và các lần hết kết nối gần đây của từng tiến trình "
+        "có trong /health/connection-pools của tiến trình đó và trong /metrics)",
+    ),
+    "report.advice": Message("Configuration advice (it does not change the status)", "Khuyến nghị cấu hình (không làm thay đổi trạng thái)"),
     # PostgreSQL's connection states (pg_stat_activity.state), as the report names them.
     "pg_state.active": Message("active", "đang chạy truy vấn"),
     "pg_state.idle": Message("idle", "nhàn rỗi"),
