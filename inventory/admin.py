@@ -2,20 +2,33 @@
 
 List pages query through the router like every other read, so they are served by the read pool
 and never take a connection the scans need. Data scans and processing activities are read-only
-here (they are written by the API and the scan worker, which validate them); the one thing an
-operator can do to a scan is retry it once it has failed.
+here (they are written by the API and the scan worker, which validate them); what an operator can
+do to a scan is retry it once it has failed and cancel it while it is pending or processing, from
+the list's action or the buttons on the scan's page, through the same services as the API.
+
+Times are shown in UTC and labelled so, as the API gives them, whatever TIME_ZONE says: an
+operator comparing a scan's page with the API's answer (or a log line) reads the same clock.
+A tenant cannot be deleted here: see `TenantAdmin.has_delete_permission`.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Sum
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
 
 from inventory.models import (
+    ActivityCount,
     DataScan,
     ProcessingActivity,
     ScanStatus,
@@ -24,7 +37,8 @@ from inventory.models import (
     pdpl_category_label,
     scan_status_label,
 )
-from inventory.scan_services import data_scans_retry
+from inventory.scan_services import data_scan_cancel, data_scans_retry
+from verisyntra.api.errors import ApiError
 from verisyntra.messages import Bilingual, render
 
 
@@ -35,6 +49,19 @@ def both(text: Bilingual) -> str:
 
 def heading(code: str) -> str:
     return both(render(code))
+
+
+def utc_time(value: datetime | None) -> str:
+    """A time as the admin shows it: in UTC, labelled, to the second (the API gives the same instant in ISO 8601 with Z)."""
+    if value is None:
+        return "-"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def changelist_url(model: type, **filters: object) -> str:
+    """The admin list of `model`, filtered as its list filters would filter it."""
+    query = "&".join(f"{name}={value}" for name, value in filters.items())
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist") + (f"?{query}" if query else "")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -56,22 +83,65 @@ class TenantMembershipInline(admin.TabularInline):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["name", "id", "member_count", "created_at"]
+    list_display = ["name", "id", "member_count", "records", "created"]
     search_fields = ["name"]
-    readonly_fields = ["id", "created_at"]
+    fields = ["name", "id", "records", "created"]
+    readonly_fields = ["id", "records", "created"]
     inlines = [TenantMembershipInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(member_count=Count("memberships"))
 
+    def has_delete_permission(self, request, obj=None):
+        # Not offered. Deleting a tenant deletes its whole record of processing (a legal record,
+        # possibly millions of activities); the admin's confirmation page gathers every related
+        # row in Python before it answers (15 s for a large tenant) and then refuses anyway, since
+        # activities and scans are read-only here. Removing a tenant is a deliberate operation
+        # outside the admin.
+        return False
+
     @admin.display(description=heading("admin.column.members"), ordering="member_count")
     def member_count(self, tenant: Tenant) -> int:
         return tenant.member_count
 
+    @admin.display(description=heading("admin.column.created"), ordering="created_at")
+    def created(self, tenant: Tenant) -> str:
+        return utc_time(tenant.created_at)
+
+    @admin.display(description=heading("admin.column.records"))
+    def records(self, tenant: Tenant) -> str:
+        """Links to the tenant's activities, scans and members, with their counts.
+
+        The activity count comes from the summary's rollup (ActivityCount), not a COUNT(*) over
+        the tenant's activities; scans and memberships are counted through their tenant indexes.
+        """
+        activities = ActivityCount.objects.filter(tenant=tenant).aggregate(total=Sum("activities"))["total"] or 0
+        links = [
+            (changelist_url(ProcessingActivity, tenant__id__exact=tenant.pk), "admin.link.activities", activities),
+            (changelist_url(DataScan, tenant__id__exact=tenant.pk), "admin.link.scans", tenant.data_scans.count()),
+            (changelist_url(TenantMembership, tenant__id__exact=tenant.pk), "admin.link.members", tenant.memberships.count()),
+        ]
+        return format_html_join(" · ", '<a href="{}">{}</a>', ((url, both(render(code, count=count))) for url, code, count in links))
+
+
+@admin.register(TenantMembership)
+class TenantMembershipAdmin(admin.ModelAdmin):
+    """Who may use which tenant: the list a tenant's page links to as its members."""
+
+    list_display = ["user", "tenant", "created"]
+    list_filter = ["tenant"]
+    search_fields = ["user__username", "tenant__name"]
+    list_select_related = ["user", "tenant"]
+    autocomplete_fields = ["user", "tenant"]
+
+    @admin.display(description=heading("admin.column.created"), ordering="created_at")
+    def created(self, membership: TenantMembership) -> str:
+        return utc_time(membership.created_at)
+
 
 @admin.register(ProcessingActivity)
 class ProcessingActivityAdmin(ReadOnlyAdmin):
-    list_display = ["activity_name", "tenant", "category", "legal_basis", "cross_border_transfer", "created_at"]
+    list_display = ["activity_name", "tenant", "category", "legal_basis", "cross_border_transfer", "created"]
     list_filter = ["pdpl_category", "cross_border_transfer", "legal_basis", "tenant"]
     search_fields = ["activity_name"]
     list_select_related = ["tenant"]
@@ -82,14 +152,18 @@ class ProcessingActivityAdmin(ReadOnlyAdmin):
     def category(self, activity: ProcessingActivity) -> str:
         return both(pdpl_category_label(activity.pdpl_category))
 
+    @admin.display(description=heading("admin.column.created"), ordering="created_at")
+    def created(self, activity: ProcessingActivity) -> str:
+        return utc_time(activity.created_at)
+
 
 @admin.register(DataScan)
 class DataScanAdmin(ReadOnlyAdmin):
-    list_display = ["scan_id", "tenant", "status_both", "progress_bar", "processed_of_total", "duration", "error_short", "created_at"]
+    list_display = ["scan_id", "tenant", "status_both", "progress_bar", "processed_of_total", "duration", "error_short", "created"]
     list_filter = ["status", "tenant"]
     search_fields = ["scan_id"]
     list_select_related = ["tenant"]
-    actions = ["retry_failed_scans"]
+    actions = ["retry_failed_scans", "cancel_scans"]
     fields = [
         "scan_id",
         "tenant",
@@ -97,11 +171,11 @@ class DataScanAdmin(ReadOnlyAdmin):
         "progress_bar",
         "processed_of_total",
         "duration",
-        "created_at",
-        "started_at",
-        "updated_at",
-        "completed_at",
-        "dispatched_at",
+        "created",
+        "started",
+        "updated",
+        "completed",
+        "dispatched",
         "celery_task_id",
         "error",
         "error_vi",
@@ -145,6 +219,82 @@ class DataScanAdmin(ReadOnlyAdmin):
             return ""
         return format_html("{}<br><i>{}</i>", scan.error[:200], scan.error_vi[:200])
 
+    @admin.display(description=heading("admin.column.created"), ordering="created_at")
+    def created(self, scan: DataScan) -> str:
+        return utc_time(scan.created_at)
+
+    @admin.display(description=heading("admin.column.started"))
+    def started(self, scan: DataScan) -> str:
+        return utc_time(scan.started_at)
+
+    @admin.display(description=heading("admin.column.updated"))
+    def updated(self, scan: DataScan) -> str:
+        return utc_time(scan.updated_at)
+
+    @admin.display(description=heading("admin.column.completed"))
+    def completed(self, scan: DataScan) -> str:
+        return utc_time(scan.completed_at)
+
+    @admin.display(description=heading("admin.column.dispatched"))
+    def dispatched(self, scan: DataScan) -> str:
+        return utc_time(scan.dispatched_at)
+
+    # --- The buttons on a scan's page: POST forms to these two views -------------------------
+
+    def get_urls(self):
+        return [
+            path("<path:object_id>/retry/", self.admin_site.admin_view(self.retry_view), name="inventory_datascan_retry"),
+            path("<path:object_id>/cancel/", self.admin_site.admin_view(self.cancel_view), name="inventory_datascan_cancel"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        scan = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if scan is not None and self.has_retry_permission(request):
+            if scan.status == ScanStatus.FAILED:
+                context["retry_url"] = reverse("admin:inventory_datascan_retry", args=[scan.pk])
+            elif scan.status in (ScanStatus.PENDING, ScanStatus.PROCESSING):
+                context["cancel_url"] = reverse("admin:inventory_datascan_cancel", args=[scan.pk])
+        context["button_retry"] = both(render("admin.button.retry"))
+        context["button_cancel"] = both(render("admin.button.cancel"))
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def _scan_page(self, scan_id) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:inventory_datascan_change", args=[scan_id]))
+
+    def _scan_or_404(self, request: HttpRequest, object_id: str) -> DataScan:
+        if not self.has_retry_permission(request):
+            raise PermissionDenied
+        try:
+            scan_id = uuid.UUID(object_id)
+        except ValueError:
+            raise Http404 from None
+        return get_object_or_404(self.get_queryset(request), pk=scan_id)
+
+    @method_decorator(require_POST)
+    def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
+        """The Retry button: a failed scan back to pending, resuming at its first unwritten record."""
+        scan = self._scan_or_404(request, object_id)
+        if data_scans_retry(scan_ids=[scan.pk]):
+            self.message_user(request, both(render("admin.notice.scan_retried")), messages.SUCCESS)
+        else:
+            self.message_user(request, both(render("admin.notice.scan_not_failed", status=scan.status)), messages.WARNING)
+        return self._scan_page(scan.pk)
+
+    @method_decorator(require_POST)
+    def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
+        """The Cancel button: the scan's worker stops at its next chunk; the rows already written stay."""
+        scan = self._scan_or_404(request, object_id)
+        try:
+            data_scan_cancel(tenant_id=scan.tenant_id, scan_id=scan.pk)
+        except ApiError as exc:
+            body = exc.body()
+            self.message_user(request, f"{body['error']} / {body['error_vi']}", messages.WARNING)
+        else:
+            self.message_user(request, both(render("admin.notice.scan_cancelled")), messages.SUCCESS)
+        return self._scan_page(scan.pk)
+
     def has_retry_permission(self, request) -> bool:
         return request.user.has_perm("inventory.change_datascan")
 
@@ -155,3 +305,21 @@ class DataScanAdmin(ReadOnlyAdmin):
         self.message_user(request, both(render("admin.notice.scans_queued", count=retried)), messages.SUCCESS)
         if skipped:
             self.message_user(request, both(render("admin.notice.scans_not_failed", count=skipped)), messages.WARNING)
+
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.has_perm("inventory.change_datascan")
+
+    @admin.action(description=heading("scan.cancel.action"), permissions=["cancel"])
+    def cancel_scans(self, request, queryset):
+        """Cancel the selected pending or processing scans (their rows stay); finished ones are counted and left."""
+        cancelled = 0
+        for scan_id, tenant_id in queryset.filter(status__in=[ScanStatus.PENDING, ScanStatus.PROCESSING]).values_list("pk", "tenant_id"):
+            try:
+                data_scan_cancel(tenant_id=tenant_id, scan_id=scan_id)
+            except ApiError:
+                continue  # it finished meanwhile: counted with the skipped ones
+            cancelled += 1
+        self.message_user(request, both(render("scan.cancel.done", count=cancelled)), messages.SUCCESS)
+        skipped = queryset.count() - cancelled
+        if skipped:
+            self.message_user(request, both(render("scan.cancel.skipped", count=skipped)), messages.WARNING)

@@ -1,4 +1,5 @@
-"""The data-scan API: `POST /data-scans`, `GET /data-scans` (a tenant's scans), `GET /data-scans/{scan_id}`.
+"""The data-scan API: `POST /data-scans`, `GET /data-scans` (a tenant's scans), `GET /data-scans/{scan_id}`,
+`DELETE /data-scans/{scan_id}` (cancel).
 
 Thin views: parse, check the tenant (inventory.tenancy), validate (inventory.validation), call one
 service or selector, render. A scan request may carry up to DATA_SCAN_MAX_RECORDS records, far
@@ -9,8 +10,8 @@ their own parser and limit (DATA_SCAN_MAX_BODY_BYTES).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +19,6 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from pydantic import BaseModel, ConfigDict, Field
 from rest_framework import status
-from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,40 +26,96 @@ from rest_framework.views import APIView
 
 from inventory.models import DataScan, ScanStatus, scan_status_label
 from inventory.scan_selectors import data_scan_of_tenant, data_scans_of_tenant
-from inventory.scan_services import data_scan_submit
+from inventory.scan_services import data_scan_cancel, data_scan_submit_chunks
+from inventory.scan_stream import NDJSON_MEDIA_TYPE, SCAN_EXAMPLE, ScanBody
 from inventory.tenancy import TENANT_PARAM, TenantScopedMixin
-from inventory.validation import activities_validate, activity_item_json_schema
-from verisyntra.api.errors import ApiError, ItemErrorsBody, request_too_large
+from inventory.validation import MAX_FAILED_ITEMS, ActivityRow, ValidationResult, activities_validate, activity_item_json_schema
+from verisyntra.api.errors import ApiError, ItemErrorsBody
+from verisyntra.api.idempotency import idempotent
 from verisyntra.api.openapi import COMMON_ERROR_STATUSES, error_responses
 from verisyntra.api.pagination import KeysetPaginator, PageEnvelope, PageQuery
 from verisyntra.api.query import TenantQuery
 from verisyntra.api.responses import respond
 from verisyntra.db.pools import release_read_connections
 
-# At most this many item errors are listed in a 400; `errors_total` says how many there were.
-MAX_LISTED_ERRORS = 100
-SCAN_EXAMPLE = '{"tenant_id": "...", "activities": [...]}'
+# A staged chunk ends after this much body even if it holds fewer than DATA_SCAN_CHUNK_SIZE records:
+# 10,000 records of the largest allowed size would be gigabytes in memory. Realistic records
+# (about 500 bytes) fill a 10,000-record chunk with about 5 MB.
+CHUNK_MAX_BYTES = 8 << 20
 DATA_SCAN_PAGES = KeysetPaginator(list_name="inventory.data-scans", time_field="created_at", id_field="scan_id", descending=True)
 
 
 class DataScanJSONParser(BaseParser):
-    """JSON with the data-scan size limit instead of DATA_UPLOAD_MAX_MEMORY_SIZE.
+    """A data-scan body (JSON) as a `ScanBody`, read incrementally later, with its own size limit.
 
     Not a subclass of DRF's JSONParser on purpose: DRF reads `request.body` (and so applies the
-    site-wide limit) before calling a JSONParser; this one reads the stream itself.
+    site-wide DATA_UPLOAD_MAX_MEMORY_SIZE and holds the whole body) before calling a JSONParser;
+    this one reads nothing: the view reads the stream block by block (inventory.scan_stream).
     """
 
     media_type = "application/json"
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        limit = settings.DATA_SCAN_MAX_BODY_BYTES
-        body = stream.read(limit + 1) if stream is not None else b""
-        if len(body) > limit:
-            raise request_too_large(limit)
-        try:
-            return json.loads(body)
-        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError; RecursionError: nesting too deep
-            raise ParseError(f"JSON parse error - {exc}") from None
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> ScanBody:
+        request = (parser_context or {}).get("request")
+        if stream is None and request is not None and _is_chunked(request):
+            # Django reads a body without Content-Length as empty; gunicorn decodes a chunked one
+            # in wsgi.input, and this parser's own limit bounds it.
+            stream = request._request.environ["wsgi.input"]
+        return ScanBody(stream, media_type=self.media_type, limit=settings.DATA_SCAN_MAX_BODY_BYTES)
+
+
+class DataScanNDJSONParser(DataScanJSONParser):
+    """One activity per line (`application/x-ndjson`); the tenant is in the query string."""
+
+    media_type = NDJSON_MEDIA_TYPE
+
+
+def _is_chunked(request: Request) -> bool:
+    return "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower() and "wsgi.input" in request._request.environ
+
+
+def validated_chunks(
+    items: Iterator[Any], *, chunk_size: int, max_records: int, bytes_read: Callable[[], int], chunk_max_bytes: int = CHUNK_MAX_BYTES
+) -> Iterator[list[ActivityRow]]:
+    """The body's items validated and normalised a chunk at a time, for staging as they come.
+
+    A chunk ends at `chunk_size` items or after `chunk_max_bytes` of body, whichever comes first,
+    so memory is bounded by bytes as well as by records. Raises the bilingual 400 once the body
+    turns out invalid: after MAX_FAILED_ITEMS bad items (without reading further), or at its end;
+    after the first bad item nothing more is yielded, so the caller's transaction rolls back what
+    it staged. Too many records: the 400 counts them to the end of the body, without validating them.
+    """
+    errors = ValidationResult()
+    block: list[Any] = []
+    count = 0
+    block_start = bytes_read()
+
+    def check(block: list[Any], first_index: int) -> list[ActivityRow]:
+        result = activities_validate(block, first_index=first_index, failed_before=errors.records_failed)
+        errors.merge_errors(result)
+        if errors.records_failed >= MAX_FAILED_ITEMS:
+            errors.stopped_early = True  # later items are not looked at
+            raise ApiError("invalid_activities", **errors.error_detail())
+        return result.rows
+
+    for item in items:
+        count += 1
+        if count > max_records:
+            count += sum(1 for _ in items)
+            raise ApiError("batch_too_large", params={"count": count}, min_items=1, max_items=max_records)
+        block.append(item)
+        if len(block) == chunk_size or bytes_read() - block_start >= chunk_max_bytes:
+            rows = check(block, count - len(block))
+            block, block_start = [], bytes_read()
+            if errors.ok:
+                yield rows
+    if count == 0:
+        raise ApiError("empty_batch", min_items=1, max_items=max_records)
+    rows = check(block, count - len(block)) if block else []
+    if not errors.ok:
+        raise ApiError("invalid_activities", **errors.error_detail())
+    if rows:
+        yield rows
 
 
 def data_scan_status_url(request: Request, scan: DataScan) -> str:
@@ -87,6 +143,10 @@ SCAN_REQUEST_SCHEMA = {
 class DataScanListQuery(PageQuery):
     status: ScanStatus | None = Field(None, description="Only the scans in this status.")
     limit: int = Field(50, ge=1, le=500, description="Page size, 1 to 500. Default 50.")
+
+
+class DataScanCancelQuery(TenantQuery):
+    discard: bool = Field(False, description="Also delete the processing activities the scan has already written.")
 
 
 class DataScanAccepted(BaseModel):
@@ -119,6 +179,11 @@ class DataScanOut(BaseModel):
     status_url: str
     error: str | None = Field(None, description="Only when failed.")
     error_vi: str | None = Field(None, description="Only when failed.")
+    source_id: uuid.UUID | None = Field(None, description="Only on a discovery scan of a data source; its records are the source's tables.")
+    changes: dict[str, Any] | None = Field(
+        None,
+        description="Only on a discovery scan, once completed: tables read, and the tables added, updated, returned and marked missing.",
+    )
 
     @classmethod
     def of(cls, request: Request, scan: DataScan) -> DataScanOut:
@@ -142,6 +207,7 @@ class DataScanOut(BaseModel):
             duration_seconds=duration,
             status_url=data_scan_status_url(request, scan),
             **failure,
+            **({"source_id": scan.data_source_id, "changes": scan.discovery_changes} if scan.data_source_id else {}),
         )
 
 
@@ -152,14 +218,16 @@ class DataScanPage(PageEnvelope):
 class DataScanCollectionView(TenantScopedMixin, APIView):
     """POST: submit a scan (202). GET: the tenant's scans, newest first (`?tenant_id=`, `?status=`)."""
 
-    parser_classes = [DataScanJSONParser]
+    parser_classes = [DataScanJSONParser, DataScanNDJSONParser]
 
     def get_tenant_id_input(self) -> Any:
-        if self.request.method == "POST":
+        if self.request.method == "POST" and TENANT_PARAM not in self.request.query_params:
+            # Read from the body only up to its `tenant_id` (inventory.scan_stream.ScanBody).
             data = self.request.data
-            return data.get(TENANT_PARAM) if isinstance(data, dict) else None
+            return data.tenant_id() if isinstance(data, ScanBody) else None
         return super().get_tenant_id_input()
 
+    @idempotent
     @extend_schema(
         operation_id="data_scans_create",
         summary="Submit a data scan",
@@ -177,29 +245,20 @@ class DataScanCollectionView(TenantScopedMixin, APIView):
         tags=["Data scans"],
     )
     def post(self, request: Request) -> Response:
-        if not isinstance(request.data, dict):
+        # 400/403 first: a `?tenant_id=` before a byte of the body is read, a body's `tenant_id`
+        # before any of its activities is parsed.
+        tenant = self.tenant
+        body = request.data  # a ScanBody: nothing read yet beyond the tenant id
+        if not isinstance(body, ScanBody):
             raise ApiError("invalid_body", params={"example": SCAN_EXAMPLE})
-        tenant = self.tenant  # 400/403 before anything is looked at in the records
-        activities = request.data.get("activities")
-        if not isinstance(activities, list):
-            raise ApiError("invalid_body", params={"example": SCAN_EXAMPLE})
-        limit = settings.DATA_SCAN_MAX_RECORDS
-        if not activities:
-            raise ApiError("empty_batch", min_items=1, max_items=limit)
-        if len(activities) > limit:
-            raise ApiError("batch_too_large", params={"count": len(activities)}, min_items=1, max_items=limit)
-        result = activities_validate(activities)
-        if not result.ok:
-            errors = result.errors_as_dicts()
-            failed = len(result.failed_indexes)
-            raise ApiError(
-                "invalid_activities",
-                records_failed=failed,
-                errors=errors[:MAX_LISTED_ERRORS],
-                errors_total=len(errors),
-            )
         release_read_connections()  # the reads are done: don't hold the read pool while queueing for a write connection
-        scan = data_scan_submit(tenant=tenant, rows=result.rows)
+        chunks = validated_chunks(
+            body.items(tenant_id=tenant.pk),
+            chunk_size=settings.DATA_SCAN_CHUNK_SIZE,
+            max_records=settings.DATA_SCAN_MAX_RECORDS,
+            bytes_read=lambda: body.bytes_read,
+        )
+        scan = data_scan_submit_chunks(tenant=tenant, chunks=chunks)
         body = DataScanAccepted(
             scan_id=scan.pk,
             status=scan.status,
@@ -225,7 +284,7 @@ class DataScanCollectionView(TenantScopedMixin, APIView):
 
 
 class DataScanDetailView(TenantScopedMixin, APIView):
-    """GET: one scan's status and progress (`?tenant_id=`). Another tenant's scan is a 404."""
+    """GET: one scan's status and progress; DELETE: cancel it (`?tenant_id=`). Another tenant's scan is a 404."""
 
     @extend_schema(
         operation_id="data_scans_retrieve",
@@ -239,4 +298,23 @@ class DataScanDetailView(TenantScopedMixin, APIView):
         scan = data_scan_of_tenant(tenant=self.tenant, scan_id=scan_id)
         if scan is None:
             raise ApiError("data_scan_not_found", status_code=status.HTTP_404_NOT_FOUND)
+        return respond(DataScanOut.of(request, scan))
+
+    @extend_schema(
+        operation_id="data_scans_cancel",
+        summary="Cancel a data scan",
+        description=(
+            "Cancel a pending or processing scan: it becomes `cancelled` at once, its worker stops at the next "
+            "chunk boundary (the chunk in flight is rolled back) and its stored records are deleted. The "
+            "processing activities already written stay, unless `discard=true`. Idempotent: cancelling a "
+            "cancelled scan answers it again. A completed or failed scan answers 409 `data_scan_finished`."
+        ),
+        parameters=[DataScanCancelQuery],
+        responses={200: DataScanOut, **error_responses(*COMMON_ERROR_STATUSES, 404, 409)},
+        tags=["Data scans"],
+    )
+    def delete(self, request: Request, scan_id: uuid.UUID) -> Response:
+        query = self.query(DataScanCancelQuery)
+        release_read_connections()  # the tenant check is done: don't hold the read pool while writing
+        scan = data_scan_cancel(tenant_id=self.tenant.pk, scan_id=scan_id, discard=query.discard)
         return respond(DataScanOut.of(request, scan))

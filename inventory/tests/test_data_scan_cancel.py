@@ -137,3 +137,88 @@ def test_a_chunk_in_flight_when_the_cancel_commits_is_rolled_back():
         canceller.join(30)
     assert len(outcome) == 1 and isinstance(outcome[0], DataScanCancelled), outcome
     assert (rows_of(scan.pk), chunks_of(scan.pk), scan_row(scan.pk).records_processed) == (position, 0, position)
+
+
+# --- DELETE /data-scans/{scan_id} ----------------------------------------------------------------
+
+
+def cancel(client, tenant_id, scan_id, query: str = ""):
+    return client.delete(f"/data-scans/{scan_id}?tenant_id={tenant_id}{query}")
+
+
+def assert_bilingual(response, status_code: int, code: str) -> dict:
+    assert response.status_code == status_code, response.content
+    body = response.json()
+    assert body["code"] == code and body["error"] and body["error_vi"], body
+    return body
+
+
+def test_delete_cancels_a_pending_scan_and_answers_it_twice_alike():
+    tenant, client, scan = stored_scan()
+    first = cancel(client, tenant.pk, scan.pk)
+    assert first.status_code == 200, first.content
+    body = first.json()
+    assert (body["scan_id"], body["status"], body["status_vi"]) == (str(scan.pk), "cancelled", "Đã hủy")
+    again = cancel(client, tenant.pk, scan.pk)
+    assert again.status_code == 200 and again.json() == body
+    assert client.get(f"/data-scans/{scan.pk}?tenant_id={tenant.pk}").json()["status"] == "cancelled"
+    assert chunks_of(scan.pk) == 0
+
+
+def test_delete_with_discard_removes_the_written_rows():
+    tenant, client, scan = stored_scan()
+    data_scan_chunk_write(scan=data_scan_start(scan_id=scan.pk))
+    response = cancel(client, tenant.pk, scan.pk, "&discard=true")
+    assert response.status_code == 200, response.content
+    assert (rows_of(scan.pk), response.json()["records_processed"]) == (0, CHUNK)
+
+
+def test_delete_of_a_completed_scan_is_a_bilingual_409():
+    tenant, client, scan = stored_scan()
+    type(scan).objects.using("write").filter(pk=scan.pk).update(status=ScanStatus.COMPLETED)
+    body = assert_bilingual(cancel(client, tenant.pk, scan.pk), 409, "data_scan_finished")
+    assert body["status"] == "completed" and body["status_vi"] == "Hoàn thành" and "completed" in body["error_vi"]
+    assert scan_row(scan.pk).status == ScanStatus.COMPLETED
+
+
+def test_delete_of_another_tenants_scan_is_a_404_even_for_its_member_elsewhere():
+    _, _, scan = stored_scan()
+    other, other_client = tenant_client("Công ty Láng Giềng", "langgieng")
+    assert_bilingual(cancel(other_client, other.pk, scan.pk), 404, "data_scan_not_found")
+    assert scan_row(scan.pk).status == ScanStatus.PENDING and chunks_of(scan.pk) == 3
+
+
+def test_delete_for_a_tenant_the_caller_is_not_a_member_of_is_a_403_and_changes_nothing():
+    tenant, _, scan = stored_scan()
+    _, stranger = tenant_client("Công ty Người Lạ", "nguoila")
+    assert_bilingual(cancel(stranger, tenant.pk, scan.pk), 403, "tenant_access_denied")
+    assert scan_row(scan.pk).status == ScanStatus.PENDING
+
+
+def test_delete_with_a_bad_discard_value_is_a_400_and_changes_nothing():
+    tenant, client, scan = stored_scan()
+    body = assert_bilingual(cancel(client, tenant.pk, scan.pk, "&discard=perhaps"), 400, "invalid_parameter")
+    assert "discard" in body["error"]
+    assert scan_row(scan.pk).status == ScanStatus.PENDING
+
+
+# --- the admin's list action ---------------------------------------------------------------------
+
+
+def test_admin_action_cancels_pending_and_processing_scans_and_leaves_finished_ones(admin_client):
+    tenant, _, pending = stored_scan()
+    processing = data_scan_store(tenant=tenant, rows=activities_validate(activities(10)).rows, chunk_size=CHUNK)
+    data_scan_start(scan_id=processing.pk)
+    completed = data_scan_store(tenant=tenant, rows=activities_validate(activities(10)).rows, chunk_size=CHUNK)
+    type(completed).objects.using("write").filter(pk=completed.pk).update(status=ScanStatus.COMPLETED)
+    response = admin_client.post(
+        "/admin/inventory/datascan/",
+        {"action": "cancel_scans", "_selected_action": [str(pending.pk), str(processing.pk), str(completed.pk)]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "2 scans cancelled; the rows already written stay." in page and "Đã hủy 2 lần quét" in page
+    assert "1 scan was already finished and left as it was." in page
+    statuses = {scan.pk: scan_row(scan.pk).status for scan in (pending, processing, completed)}
+    assert statuses == {pending.pk: "cancelled", processing.pk: "cancelled", completed.pk: "completed"}

@@ -24,6 +24,16 @@ MESSAGES: dict[str, Message] = {
     "scan_status.completed": Message("Completed", "Hoàn thành"),
     "scan_status.failed": Message("Failed", "Thất bại"),
     "scan_status.cancelled": Message("Cancelled", "Đã hủy"),
+    # The admin's list action that cancels scans (inventory.admin.DataScanAdmin.cancel_scans).
+    "scan.cancel.action": Message("Cancel the selected pending or processing scans", "Hủy các lần quét đang chờ hoặc đang xử lý đã chọn"),
+    "scan.cancel.done": Message(
+        "{count:num} {count:plural:scan:scans} cancelled; the rows already written stay.",
+        "Đã hủy {count:num} lần quét; các bản ghi đã ghi vẫn được giữ lại.",
+    ),
+    "scan.cancel.skipped": Message(
+        "{count:num} {count:plural:scan was:scans were} already finished and left as {count:plural:it was:they were}.",
+        "{count:num} lần quét đã kết thúc từ trước và được giữ nguyên.",
+    ),
     # A batch refused as a whole (all or nothing): the 400 that lists every bad item.
     "invalid_activities": Message(
         "{records_failed:num} {records_failed:plural:activity is:activities are} invalid; nothing was written.",
@@ -73,6 +83,11 @@ MESSAGES: dict[str, Message] = {
     # Any pydantic error the mapping does not name: pydantic's own (English) words as the detail.
     "item.invalid_value": Message("Invalid value: {detail}", "Giá trị không hợp lệ: {detail}"),
     # Why a data scan ended `failed` (stored on the scan, shown by the API and the admin).
+    "scan.record_not_written": Message(
+        "Record {index:num} could not be written: {detail}",
+        "Không thể ghi bản ghi {index:num} vào cơ sở dữ liệu: {detail}",
+    ),
+    # When no single record of the chunk is refused on its own (records refused only together).
     "scan.records_not_written": Message(
         "Records {first:num}-{last:num} could not be written: {detail}",
         "Không thể ghi các bản ghi từ {first:num} đến {last:num} vào cơ sở dữ liệu: {detail}",

@@ -31,6 +31,7 @@ EXPECTED_OPERATIONS = {
     "GET /data-scans",
     "POST /data-scans",
     "GET /data-scans/{scan_id}",
+    "DELETE /data-scans/{scan_id}",
     "GET /health/connection-pools",
     "GET /health/database",
 }
