@@ -309,21 +309,33 @@ def _insert_chunk_sql(*, ordinals: bool = False) -> str:
     The records never leave PostgreSQL (measured faster than fetching them and COPYing them back,
     benchmarks/scan.py). Ids are the n-th of a reserved range (verisyntra.ids.IdRange.sql_parts).
     Every column list derives from ACTIVITY_RECORD_FIELDS; each record field is read as its
-    column's own type. With `ordinals`, only the chunk's records `first_ord`..`last_ord` (1-based).
+    column's own type.
+
+    With `ordinals`, only the chunk's records `first_ord`..`last_ord` (1-based), each expanded on
+    its own: jsonb_to_recordset converts every record of the array before any filter applies,
+    so a refused record would fail every part of the chunk.
     """
     activity = ProcessingActivity._meta.db_table
     chunk = DataScanChunk._meta.db_table
     connection = connections[WRITE_ALIAS]
     fields = ACTIVITY_RECORD_FIELDS
     record_types = ", ".join(f"{name} {ProcessingActivity._meta.get_field(name).db_type(connection)}" for name in fields)
+    if ordinals:
+        records = f"""CROSS JOIN LATERAL jsonb_array_elements(c.records) WITH ORDINALITY AS e(record, ord)
+        CROSS JOIN LATERAL jsonb_to_record(e.record) AS r({record_types})
+        WHERE c.id = %(chunk_id)s AND e.ord BETWEEN %(first_ord)s AND %(last_ord)s"""
+        ordinal = "e.ord"
+    else:
+        records = f"""CROSS JOIN LATERAL ROWS FROM (jsonb_to_recordset(c.records) AS ({record_types}))
+            WITH ORDINALITY AS r({", ".join(fields)}, ord)
+        WHERE c.id = %(chunk_id)s"""
+        ordinal = "r.ord"
     return f"""
         INSERT INTO {activity} (id, tenant_id, data_scan_id, scan_record_index, {", ".join(fields)})
-        SELECT (%(id_high)s || to_hex(%(id_base)s::bigint + r.ord))::uuid,
-               %(tenant_id)s::uuid, c.data_scan_id, c.first_record_index + r.ord - 1, {", ".join(f"r.{name}" for name in fields)}
+        SELECT (%(id_high)s || to_hex(%(id_base)s::bigint + {ordinal}))::uuid,
+               %(tenant_id)s::uuid, c.data_scan_id, c.first_record_index + {ordinal} - 1, {", ".join(f"r.{name}" for name in fields)}
         FROM {chunk} AS c
-        CROSS JOIN LATERAL ROWS FROM (jsonb_to_recordset(c.records) AS ({record_types}))
-            WITH ORDINALITY AS r({", ".join(fields)}, ord)
-        WHERE c.id = %(chunk_id)s{" AND r.ord BETWEEN %(first_ord)s AND %(last_ord)s" if ordinals else ""}
+        {records}
         ON CONFLICT (data_scan_id, scan_record_index) WHERE data_scan_id IS NOT NULL DO NOTHING
     """
 

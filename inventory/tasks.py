@@ -15,6 +15,7 @@ from django.db import InterfaceError, OperationalError
 
 from inventory.scan_services import DataScanFailed, data_scan_fail, data_scan_liveness, data_scan_process, data_scans_sweep
 from inventory.source_services import data_sources_dispatch_due
+from verisyntra.api.idempotency import idempotency_keys_delete_expired
 from verisyntra.db.pools import PoolExhausted
 from verisyntra.messages import render
 
@@ -78,3 +79,9 @@ def sweep_data_scans() -> list[str]:
 def dispatch_data_sources() -> list[str]:
     """Beat: start a discovery scan of every data source whose cron schedule is due (fair across tenants)."""
     return data_sources_dispatch_due()
+
+
+@shared_task(name="inventory.delete_expired_idempotency_keys")
+def delete_expired_idempotency_keys() -> int:
+    """Beat: delete Idempotency-Keys past IDEMPOTENCY_KEY_TTL_SECONDS (they already answer nothing)."""
+    return idempotency_keys_delete_expired()

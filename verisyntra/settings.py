@@ -115,7 +115,9 @@ POOL_LEAK_SUSPECT_SECONDS = env_int("POOL_LEAK_SUSPECT_SECONDS", 60)
 # DRF >= 3.17.2 applies this to JSON bodies too; 10,000 realistic activities are about 4 MB,
 # so allow 25 MB (a 100,000-record data scan fits in about the same per-record budget below).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 25 * 1024 * 1024)
-DATA_SCAN_MAX_BODY_BYTES = env_int("DATA_SCAN_MAX_BODY_BYTES", 200 * 1024 * 1024)
+# A data scan's body is read block by block (inventory/scan_stream.py), never held whole, so its
+# limit follows DATA_SCAN_MAX_RECORDS: 1,000,000 realistic records are about 520 MB of JSON.
+DATA_SCAN_MAX_BODY_BYTES = env_int("DATA_SCAN_MAX_BODY_BYTES", 1_000_000_000)
 
 # --- Idempotent POSTs (README "API", verisyntra/api/idempotency.py) ------------------------------
 # How long a POST's Idempotency-Key keeps answering retries with the stored response: 24 h, the
@@ -123,7 +125,8 @@ DATA_SCAN_MAX_BODY_BYTES = env_int("DATA_SCAN_MAX_BODY_BYTES", 200 * 1024 * 1024
 IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 3600)
 
 # --- Data scans (README "Data scans") ------------------------------------------------------------
-DATA_SCAN_MAX_RECORDS = env_int("DATA_SCAN_MAX_RECORDS", 100_000)
+# Ingestion is streamed and staged chunk by chunk, so the web process's memory does not grow with it.
+DATA_SCAN_MAX_RECORDS = env_int("DATA_SCAN_MAX_RECORDS", 1_000_000)
 # Records stored, written and committed together with the scan's progress (benchmarks/scan.py).
 DATA_SCAN_CHUNK_SIZE = env_int("DATA_SCAN_CHUNK_SIZE", 10_000)
 # Retries of a scan task after a transient database error or a full pool, with backoff.
@@ -205,6 +208,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A pool child whose resident memory passes this many KiB is replaced after its current task
+# (https://docs.celeryq.dev/en/stable/userguide/workers.html#max-memory-per-child-setting), so a
+# leak never grows without bound; a scan's records stay in PostgreSQL, a child needs far less.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 512 * 1024)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Longer than the longest scan, or Redis hands a running scan to a second worker.

@@ -19,7 +19,7 @@ from django.test import Client
 from django.utils import timezone
 
 from inventory.models import DataScan, DataScanChunk, ScanStatus
-from inventory.scan_services import data_scan_submit, data_scans_sweep
+from inventory.scan_services import data_scan_liveness, data_scan_submit, data_scans_sweep
 from inventory.tests.scan_support import activities, activity, tenant_client
 from inventory.validation import activities_validate
 
@@ -125,9 +125,11 @@ def test_scan_bodies_have_their_own_size_limit_not_the_site_wide_one(settings):
     assert body["max_bytes"] == 20_000
 
 
-@pytest.mark.parametrize("body", [b'{"tenant_id": "x", "activities": [', b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000])
+@pytest.mark.parametrize("body", [b'{"tenant_id": "TENANT", "activities": [', b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000])
 def test_malformed_json_is_a_bilingual_400(body):
     tenant, client = tenant_client("JSON hỏng", "jsonhong")
+    # The tenant is checked as soon as it is read, before the activities: name the member's own.
+    body = body.replace(b"TENANT", str(tenant.pk).encode())
     response = client.post("/data-scans", data=body, content_type="application/json")
     assert_bilingual(response, 400, "malformed_json")
 
@@ -186,24 +188,31 @@ def make_scan(tenant, *, status, age_seconds, dispatched=True) -> str:
     return str(scan.pk)
 
 
-def test_sweep_dispatches_lost_and_stalled_scans_only(settings):
+def test_sweep_dispatches_lost_queued_too_long_and_orphaned_scans_only(settings):
     settings.DATA_SCAN_DISPATCH_GRACE_SECONDS = 30
     settings.DATA_SCAN_STALL_SECONDS = 600
+    settings.DATA_SCAN_ORPHAN_GRACE_SECONDS = 5
     tenant, _ = tenant_client("Quét định kỳ", "quetdinhky")
     never_dispatched = make_scan(tenant, status="pending", age_seconds=60, dispatched=False)
     just_submitted = make_scan(tenant, status="pending", age_seconds=5, dispatched=False)
     queued_long_ago = make_scan(tenant, status="pending", age_seconds=900)
     queued_recently = make_scan(tenant, status="pending", age_seconds=60)
-    stalled = make_scan(tenant, status="processing", age_seconds=900)
-    progressing = make_scan(tenant, status="processing", age_seconds=60)
+    orphaned = make_scan(tenant, status="processing", age_seconds=60)
+    # No progress for 15 minutes, but its run holds the liveness lock: slow, not dead.
+    slow_but_alive = make_scan(tenant, status="processing", age_seconds=900)
+    between_retries = make_scan(tenant, status="processing", age_seconds=1)
     make_scan(tenant, status="completed", age_seconds=9_000)
     make_scan(tenant, status="failed", age_seconds=9_000)
+    make_scan(tenant, status="cancelled", age_seconds=9_000)
 
     queued_before = broker_queue_length()
-    swept = data_scans_sweep()
-    assert set(swept) == {never_dispatched, queued_long_ago, stalled}
+    with data_scan_liveness(scan_id=slow_but_alive):
+        swept = data_scans_sweep()
+    assert set(swept) == {never_dispatched, queued_long_ago, orphaned}
     assert broker_queue_length() == queued_before + 3
-    assert just_submitted not in swept and queued_recently not in swept and progressing not in swept
+    assert just_submitted not in swept and queued_recently not in swept and between_retries not in swept
+    # Once its run ends, the slow scan is an orphan too.
+    assert data_scans_sweep() == [slow_but_alive]
     # Claimed: the next sweep, right after, finds nothing to do.
     assert data_scans_sweep() == []
     assert DataScan.objects.using("write").get(pk=never_dispatched).dispatched_at is not None
