@@ -103,8 +103,9 @@ def test_records_the_database_refuses_fail_the_scan_in_both_languages_and_a_retr
     assert activity_counts(scan.pk) == (1_000, 1_000)
     body = client.get(f"/data-scans/{scan.pk}", {"tenant_id": str(tenant.pk)}).json()
     assert body["status"] == "failed" and body["status_vi"] == "Thất bại"
-    assert body["error"].startswith("Records 1,000-1,999 could not be written")
-    assert body["error_vi"].startswith("Không thể ghi các bản ghi từ 1.000 đến 1.999 vào cơ sở dữ liệu")
+    # The record the database refused is named, not its chunk.
+    assert body["error"].startswith("Record 1,500 could not be written: value too long")
+    assert body["error_vi"].startswith("Không thể ghi bản ghi 1.500 vào cơ sở dữ liệu")
     assert TaskResult.objects.using("write").get(task_id=failed.celery_task_id).status == "FAILURE"
 
     # An operator repairs the stored record and retries (the admin action calls this service).
