@@ -232,10 +232,9 @@ class _StopOnFirstInvalid:
             yield from result.rows
 
 
-def invalid_activities_error(errors: list[ItemError]) -> ApiError:
-    """The bilingual 400 that lists every bad item (index, field, message in both languages)."""
-    failed = len({error.index for error in errors})
-    return ApiError("invalid_activities", records_failed=failed, errors=[error.as_dict() for error in errors])
+def invalid_activities_error(result: ValidationResult) -> ApiError:
+    """The bilingual 400 that lists the bad items (index, field, message in both languages), within the error budget."""
+    return ApiError("invalid_activities", **result.error_detail())
 
 
 def processing_activities_batch_create(
@@ -252,9 +251,9 @@ def processing_activities_batch_create(
     """
     check = activities_normalise if type_checked else activities_validate
     if skip_invalid:
-        result = check(items)
+        result = check(items, stop_after_failed=None)  # every valid item is written, so every item is looked at
         if not result.rows:
-            raise invalid_activities_error(result.errors)
+            raise invalid_activities_error(result)
         ids = processing_activities_bulk_insert(tenant=tenant, rows=result.rows)
         return BatchOutcome(ids=ids, errors=result.errors, records_failed=len(result.failed_indexes))
     rows = _StopOnFirstInvalid(items, check)
@@ -263,5 +262,5 @@ def processing_activities_batch_create(
     except DatabaseError:
         if not rows.failed:
             raise
-        raise invalid_activities_error(activities_validate(items).errors) from None
+        raise invalid_activities_error(activities_validate(items)) from None
     return BatchOutcome(ids=ids)

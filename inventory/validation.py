@@ -35,6 +35,15 @@ LIST_MAX = 1_000
 PURPOSE_MAX = 10_000
 RETENTION_MONTHS_MAX = 1_200  # 100 years: anything longer is a typo, not a retention policy.
 
+# Error budgets. Every bad element used to become an error, all were collected and all returned:
+# a 0.6 MB batch answered a 159 MB body. Now validation stops looking once MAX_FAILED_ITEMS items
+# have failed (counted per item, whatever each item holds), at most MAX_LISTED_ERRORS errors are
+# built and listed, and a field path quoting an unknown key is cut to FIELD_PATH_MAX characters,
+# so a 400 stays near 100 KB whatever the input (docs/reliability.md, "Resource budgets").
+MAX_FAILED_ITEMS = 100
+MAX_LISTED_ERRORS = 100
+FIELD_PATH_MAX = 200
+
 
 def _normalised_key(value: str) -> str:
     return " ".join(value.split()).casefold()
@@ -69,7 +78,9 @@ LEGAL_BASIS_CHOICES_TEXT = ", ".join(b.value for b in LegalBasis)
 # `_normalise`. pydantic-core itself refuses unpaired surrogates (`string_unicode`).
 Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX)]
 ListItem = Annotated[str, StringConstraints(min_length=1, max_length=LIST_ITEM_MAX)]
-OptionalList = Annotated[list[ListItem], Field(max_length=LIST_MAX)]
+# `fail_fast`: a list reports its first bad element and stops, so a list of 1,000 bad elements
+# costs one error, not 1,000 (an error body must not grow with the input: see MAX_FAILED_ITEMS).
+OptionalList = Annotated[list[ListItem], Field(max_length=LIST_MAX, fail_fast=True)]
 
 # In a row's texts joined by NUL, a text that starts with whitespace: the only kind that can be
 # blank (pydantic already refused empty ones). A literal-prefixed pattern, so `re` scans for the
@@ -86,7 +97,7 @@ class ActivityIn(TypedDict):
 
     activity_name: Name
     pdpl_category: str
-    data_fields: Annotated[list[ListItem], Field(min_length=1, max_length=LIST_MAX)]
+    data_fields: Annotated[list[ListItem], Field(min_length=1, max_length=LIST_MAX, fail_fast=True)]
     purpose: NotRequired[Annotated[str, StringConstraints(max_length=PURPOSE_MAX)] | None]
     legal_basis: NotRequired[str | None]
     data_subjects: NotRequired[OptionalList | None]
@@ -109,14 +120,16 @@ class ActivityRow(TypedDict):
     retention_months: int | None
 
 
-_ITEMS = TypeAdapter(list[ActivityIn])
+# The whole-list pass only answers "all valid?": it stops at the first bad item instead of
+# building an error for every one (the per-item pass then says what is wrong, within budget).
+_ITEMS = TypeAdapter(Annotated[list[ActivityIn], Field(fail_fast=True)])
 _ITEM = TypeAdapter(ActivityIn)
 
 
 class _BatchBody(TypedDict):
     """The batch API's body, for the one-pass fast path (other keys are ignored, as on the slow path)."""
 
-    activities: Annotated[list[ActivityIn], Field(min_length=MIN_BATCH_ITEMS, max_length=MAX_BATCH_ITEMS)]
+    activities: Annotated[list[ActivityIn], Field(min_length=MIN_BATCH_ITEMS, max_length=MAX_BATCH_ITEMS, fail_fast=True)]
 
 
 _BATCH_BODY = TypeAdapter(_BatchBody)
@@ -156,29 +169,70 @@ def item_error(index: int, field_path: str | None, key: str, *, code: str | None
 
 @dataclass
 class ValidationResult:
-    """`rows[k]` is the normalised item that sat at position `indexes[k]` of the input."""
+    """`rows[k]` is the normalised item that sat at position `indexes[k]` of the input.
+
+    `errors` lists at most MAX_LISTED_ERRORS item errors; `errors_total` counts every error found
+    and `failed_indexes` every failed item seen. `stopped_early` says validation stopped after
+    `stop_after_failed` bad items, so later items may hold more.
+    """
 
     rows: list[ActivityRow] = field(default_factory=list)
     indexes: list[int] = field(default_factory=list)
     errors: list[ItemError] = field(default_factory=list)
+    errors_total: int = 0
+    failed_indexes: list[int] = field(default_factory=list)
+    stopped_early: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.failed_indexes
 
     @property
-    def failed_indexes(self) -> list[int]:
-        return sorted({error.index for error in self.errors})
+    def records_failed(self) -> int:
+        return len(self.failed_indexes)
+
+    @property
+    def listing_room(self) -> int:
+        """How many more errors `errors` can take; beyond it errors are only counted, never built."""
+        return MAX_LISTED_ERRORS - len(self.errors)
+
+    def add_item_errors(self, index: int, errors: Sequence[ItemError], *, count: int | None = None) -> None:
+        """Record one failed item: its errors listed while there is room, `count` (default: all) counted."""
+        self.errors.extend(errors[: max(self.listing_room, 0)])
+        self.errors_total += len(errors) if count is None else count
+        self.failed_indexes.append(index)
+
+    def merge_errors(self, other: ValidationResult) -> None:
+        """Add another chunk's errors and failures (its rows are the caller's to keep or drop)."""
+        self.errors.extend(other.errors[: max(self.listing_room, 0)])
+        self.errors_total += other.errors_total
+        self.failed_indexes.extend(other.failed_indexes)
+        self.stopped_early = self.stopped_early or other.stopped_early
 
     def errors_as_dicts(self) -> list[dict[str, Any]]:
         return [error.as_dict() for error in self.errors]
 
+    def error_detail(self) -> dict[str, Any]:
+        """The detail fields of the `invalid_activities` 400 (verisyntra.api.errors.ItemErrorsBody)."""
+        detail: dict[str, Any] = {
+            "records_failed": self.records_failed,
+            "errors": self.errors_as_dicts(),
+            "errors_total": self.errors_total,
+        }
+        if self.stopped_early:
+            detail["validation_stopped"] = True
+        return detail
 
-def activities_validate(items: Sequence[Any], *, first_index: int = 0) -> ValidationResult:
+
+def activities_validate(
+    items: Sequence[Any], *, first_index: int = 0, stop_after_failed: int | None = MAX_FAILED_ITEMS, failed_before: int = 0
+) -> ValidationResult:
     """Validate parsed JSON items. Never raises for bad items: they come back in `errors`.
 
     `first_index` shifts the reported indexes, for callers validating a chunk of a longer list.
-    An item with any error is left out of `rows` entirely.
+    An item with any error is left out of `rows` entirely. Validation stops once
+    `stop_after_failed` items have failed, counting `failed_before` ones of earlier chunks (None:
+    look at every item, as a write that keeps the valid ones must).
     """
     try:
         validated = _ITEMS.validate_python(items)
@@ -188,11 +242,13 @@ def activities_validate(items: Sequence[Any], *, first_index: int = 0) -> Valida
     if validated is None:
         # Slow path, only for batches with bad items: one item at a time, to keep the good ones.
         for position, item in enumerate(items):
+            if stop_after_failed is not None and failed_before + result.records_failed >= stop_after_failed:
+                result.stopped_early = True
+                break
             try:
                 row = _ITEM.validate_python(item)
             except ValidationError as exc:
-                result.errors.extend(_item_errors(first_index + position, exc))
-                result.errors.extend(_label_errors(item, first_index + position))
+                _add_pydantic_errors(result, first_index + position, exc, item)
             else:
                 _normalise(row, first_index + position, result)
     else:
@@ -215,26 +271,32 @@ def batch_body_validate_json(body: bytes) -> list[dict[str, Any]] | None:
         return None
 
 
-def activities_normalise(items: Sequence[dict[str, Any]], *, first_index: int = 0) -> ValidationResult:
-    """The checks after the type check, for items pydantic has already validated (`batch_body_validate_json`)."""
+def activities_normalise(
+    items: Sequence[dict[str, Any]], *, first_index: int = 0, stop_after_failed: int | None = MAX_FAILED_ITEMS
+) -> ValidationResult:
+    """The checks after the type check, for items pydantic has already validated (`batch_body_validate_json`);
+    stops as `activities_validate` does."""
     result = ValidationResult()
     for position, item in enumerate(items):
+        if stop_after_failed is not None and result.records_failed >= stop_after_failed:
+            result.stopped_early = True
+            break
         _normalise(item, first_index + position, result)
     return result
 
 
 def _normalise(item: dict[str, Any], index: int, result: ValidationResult) -> None:
     """Labels to codes, defaults filled in, blank and NUL text refused; appends the row, or its errors."""
-    errors_before = len(result.errors)
+    errors: list[ItemError] = []
     category = item["pdpl_category"]
     category_code = _CATEGORY_LOOKUP.get(category) or _CATEGORY_LOOKUP.get(_normalised_key(category))
     if category_code is None:
-        result.errors.append(_choice_error(index, "pdpl_category"))
+        errors.append(_choice_error(index, "pdpl_category"))
     legal_basis = item.get("legal_basis") or ""
     if legal_basis:
         legal_basis = _LEGAL_BASIS_LOOKUP.get(legal_basis) or _LEGAL_BASIS_LOOKUP.get(_normalised_key(legal_basis))
         if legal_basis is None:
-            result.errors.append(_choice_error(index, "legal_basis"))
+            errors.append(_choice_error(index, "legal_basis"))
     row: ActivityRow = {
         "activity_name": item["activity_name"],
         "pdpl_category": category_code,  # type: ignore[typeddict-item]
@@ -250,13 +312,16 @@ def _normalise(item: dict[str, Any], index: int, result: ValidationResult) -> No
     texts = (row["activity_name"], *row["data_fields"], *row["data_subjects"], *row["recipients"])
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1 or "\x00" in row["purpose"] or joined[:1].isspace() or _LEADING_SPACE.search(joined):
-        result.errors.extend(_text_errors(row, index))
-    if len(result.errors) == errors_before:
+        errors.extend(_text_errors(row, index))
+    if errors:
+        result.add_item_errors(index, errors)
+    else:
         result.rows.append(row)
         result.indexes.append(index)
 
 
 def _text_errors(row: ActivityRow, index: int) -> list[ItemError]:
+    """The first bad text of each field (as pydantic's fail-fast lists report their first bad element)."""
     errors = []
     for name in ("activity_name", "data_fields", "data_subjects", "recipients", "purpose"):
         value = row[name]  # type: ignore[literal-required]
@@ -265,8 +330,10 @@ def _text_errors(row: ActivityRow, index: int) -> list[ItemError]:
             field_path = f"{name}[{position}]" if isinstance(value, list) else name
             if "\x00" in text:
                 errors.append(item_error(index, field_path, "item.invalid_characters.nul"))
-            elif name != "purpose" and not text.strip():
+                break
+            if name != "purpose" and not text.strip():
                 errors.append(item_error(index, field_path, "item.blank"))
+                break
     return errors
 
 
@@ -298,15 +365,24 @@ def _field_path(loc: tuple[Any, ...]) -> str | None:
             # An unknown key may hold anything JSON can, even an unpaired surrogate: keep it printable.
             name = str(part).encode("utf-8", "backslashreplace").decode("utf-8")
             path += f".{name}" if path else name
+            if len(path) > FIELD_PATH_MAX:
+                # An unknown key may be megabytes long: the error names it, it does not echo it.
+                return path[:FIELD_PATH_MAX] + "..."
     return path or None
 
 
-def _item_errors(index: int, exc: ValidationError) -> list[ItemError]:
+def _add_pydantic_errors(result: ValidationResult, index: int, exc: ValidationError, item: Any) -> None:
+    """One refused item's errors: built only while the listing has room, all of them counted."""
+    count = exc.error_count()
+    room = max(result.listing_room, 0)
     errors = []
-    for error in exc.errors(include_url=False, include_input=False):
-        key, code, params = describe_error(error)
-        errors.append(item_error(index, _field_path(tuple(error["loc"])), key, code=code, **params))
-    return errors
+    if room:
+        # An item with thousands of unknown keys has as many errors: render only those listed.
+        for error in exc.errors(include_url=False, include_input=False)[:room]:
+            key, code, params = describe_error(error)
+            errors.append(item_error(index, _field_path(tuple(error["loc"])), key, code=code, **params))
+    labels = _label_errors(item, index)
+    result.add_item_errors(index, errors + labels, count=count + len(labels))
 
 
 # pydantic error types with one sentence each, whatever the field and limits.

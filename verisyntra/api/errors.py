@@ -64,6 +64,9 @@ class ItemErrorsBody(ErrorBody):
     records_failed: int | None = Field(None, description="Items rejected (invalid_activities).")
     errors: list[ItemProblem] | None = Field(None, description="The bad items: index, field and message in both languages.")
     errors_total: int | None = Field(None, description="How many item errors there were when `errors` lists only the first ones.")
+    validation_stopped: bool | None = Field(
+        None, description="True when validation stopped after 100 bad items: later items were not looked at and may hold more errors."
+    )
     min_items: int | None = None
     max_items: int | None = None
 

@@ -2,4 +2,9 @@
 
 from verisyntra.messages import Message
 
-MESSAGES: dict[str, Message] = {}
+MESSAGES: dict[str, Message] = {
+    "scan_tenant_mismatch": Message(
+        "The body's tenant_id names another tenant than the query string's tenant_id: send one tenant.",
+        "tenant_id trong nội dung yêu cầu khác với tenant_id trên chuỗi truy vấn: hãy chỉ định một tenant duy nhất.",
+    ),
+}
