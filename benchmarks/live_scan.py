@@ -18,13 +18,17 @@ The admin's session cookie is `Secure` outside DEBUG: run the service with
 from __future__ import annotations
 
 import argparse
+import http.cookiejar
 import json
 import os
 import re
 import sys
 import time
-
-import httpx
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from email.message import Message
+from urllib.parse import urlencode
 
 from benchmarks.scan import records
 
@@ -33,7 +37,58 @@ PROGRESS_VALUE = re.compile(r'<progress value="(\d+)"')
 PROCESSED_OF_TOTAL = re.compile(r"([\d,]+) / ([\d,]+)")
 
 
-def admin_login(client: httpx.Client, username: str, password: str) -> httpx.Response:
+@dataclass(frozen=True)
+class Response:
+    status_code: int
+    url: str
+    headers: Message
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+class Client:
+    """A small HTTP client on the standard library, with a cookie jar for the admin's session.
+
+    The README runs this helper right after `scripts/dev`, which installs only requirements.txt:
+    an HTTP library from requirements-dev.txt (httpx) would stop it with "No module named ...".
+    Redirects are followed, as the admin's login answers with one.
+    """
+
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None, timeout: float = 60):
+        self.base_url = base_url.rstrip("/")
+        self.headers = headers or {}
+        self.timeout = timeout
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def request(self, method: str, path: str, *, params=None, data=None, content=None, headers=None) -> Response:
+        url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        if params:
+            url += "?" + urlencode(params)
+        headers = {**self.headers, **(headers or {})}
+        if data is not None:
+            content = urlencode(data).encode()
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        request = urllib.request.Request(url, data=content, method=method, headers=headers)
+        try:
+            with self.opener.open(request, timeout=self.timeout) as answer:
+                return Response(answer.status, answer.geturl(), answer.headers, answer.read())
+        except urllib.error.HTTPError as error:  # a 4xx/5xx is an answer to report, not a crash
+            return Response(error.code, error.geturl(), error.headers, error.read())
+
+    def get(self, path: str, **kwargs) -> Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs) -> Response:
+        return self.request("POST", path, **kwargs)
+
+
+def admin_login(client: Client, username: str, password: str) -> Response:
     form = client.get("/admin/login/", params={"next": "/admin/"})
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
     if token is None:
@@ -42,14 +97,13 @@ def admin_login(client: httpx.Client, username: str, password: str) -> httpx.Res
         "/admin/login/",
         data={"csrfmiddlewaretoken": token.group(1), "username": username, "password": password, "next": "/admin/"},
         headers={"Referer": str(form.url)},
-        follow_redirects=True,
     )
     if "/admin/login/" in str(answer.url):
         raise SystemExit("admin login refused: wrong credentials, or Secure cookies over plain HTTP (see --help)")
     return answer
 
 
-def admin_row(client: httpx.Client, scan_id: str) -> str:
+def admin_row(client: Client, scan_id: str) -> str:
     """The scan's row in the admin change list, as `status | progress | processed / total`."""
     page = client.get("/admin/inventory/datascan/", params={"q": scan_id}).text
     body = page[page.find("<tbody>") :]  # the search box above the table repeats the scan id
@@ -114,11 +168,11 @@ def main() -> int:
     if not args.admin_password:
         parser.error("--admin-password or ADMIN_PASSWORD is required")
 
-    admin = httpx.Client(base_url=args.base_url, timeout=60)
+    admin = Client(args.base_url, timeout=60)
     login = admin_login(admin, args.admin_user, args.admin_password)
     print(f"admin login: {login.status_code} {login.url} {login.headers.get('X-VeriSyntra-Group', '-')}")
 
-    api = httpx.Client(base_url=args.base_url, headers={"Authorization": f"Token {args.token}"}, timeout=600)
+    api = Client(args.base_url, headers={"Authorization": f"Token {args.token}"}, timeout=600)
     body = json.dumps({"tenant_id": args.tenant_id, "activities": records(args.records)}, ensure_ascii=False).encode()
     started = time.monotonic()
     submitted = api.post("/data-scans", content=body, headers={"Content-Type": "application/json"})

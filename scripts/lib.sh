@@ -45,6 +45,7 @@ wait_for() {  # host port seconds
 }
 
 ensure_postgres() {
+  local host port  # not the caller's: scripts/dev keeps its own $port
   read -r host port < <(url_host_port "$DATABASE_URL" 5432)
   if ! listening "$host" "$port"; then
     is_local "$host" || die "PostgreSQL at $host:$port is not reachable; check DATABASE_URL"
@@ -140,6 +141,7 @@ PY
 }
 
 ensure_redis() {
+  local host port  # not the caller's: scripts/dev keeps its own $port
   read -r host port < <(url_host_port "$CELERY_BROKER_URL" 6379)
   listening "$host" "$port" && return 0
   is_local "$host" || die "Redis at $host:$port is not reachable; check CELERY_BROKER_URL"
@@ -177,6 +179,81 @@ ensure_chromium() {  # the browser tests (tests/browser) drive Debian's chromium
     || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } \
     || die "apt-get install chromium failed"
   [ -x "$chromium" ] || die "chromium installed but $chromium is missing; set CHROMIUM"
+}
+
+# --- scripts/dev: one instance per directory and port ---------------------------------------------
+# A second scripts/dev on the same directory used to empty the running one's metrics files (its
+# /metrics then froze until a restart). Each directory holds a lock (flock) for as long as the
+# instance's processes live, and the ports must be free.
+
+instance_holder() {  # dir: what the lock file says about the instance that holds it
+  cat "$1/.scripts-dev.lock" 2>/dev/null || true
+}
+
+refuse_running_instance() {  # dir... -- port...: die, touching nothing, when an instance holds one of them
+  local arg dirs=() lock
+  while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do dirs+=("$1"); shift; done
+  shift
+  for arg in "${dirs[@]}"; do
+    lock="$arg/.scripts-dev.lock"
+    if [ -e "$lock" ] && ! flock -n "$lock" true; then
+      die "another scripts/dev is running with $arg ($(instance_holder "$arg")); it was left alone. Stop it first, or give this one its own PORT and DEV_DIR."
+    fi
+  done
+  for arg in "$@"; do
+    listening 127.0.0.1 "$arg" && die "port $arg is in use (another scripts/dev?); it was left alone. Stop it first, or set PORT (this one needs PORT, PORT+1 and PORT+2 free)."
+  done
+  return 0
+}
+
+claim_instance() {  # dir... -- port...: lock each directory for this shell and the processes it starts
+  local arg fd lock dirs=()
+  while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do dirs+=("$1"); shift; done
+  shift
+  for arg in "${dirs[@]}"; do
+    lock="$arg/.scripts-dev.lock"
+    exec {fd}>>"$lock"
+    flock -n "$fd" || die "another scripts/dev is running with $arg ($(instance_holder "$arg")); it was left alone."
+    printf 'pid %s, port %s, started %s\n' "$$" "$1" "$(date '+%F %T %z')" >"$lock"
+  done
+  refuse_running_instance -- "$@"
+}
+
+wait_until_ready() {  # port write_port worker_name beat_schedule started_epoch pid...: every process answers
+  "$PY" - "$@" <<'PY' || die "the service did not become ready (its logs are above); stopping"
+import glob, os, sys, time, urllib.request
+port, write_port, worker, schedule, started, *pids = sys.argv[1:]
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "verisyntra.settings")
+from verisyntra.celery import app  # noqa: E402
+
+def answers(url):
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+checks = {
+    "nginx and the read group": lambda: answers(f"http://127.0.0.1:{port}/health/database"),
+    "the write group": lambda: answers(f"http://127.0.0.1:{write_port}/health/database"),
+    "the Celery worker": lambda: bool(app.control.ping(destination=[worker], timeout=1.0)),
+    # beat writes its schedule file when it starts
+    "Celery beat": lambda: any(os.path.getmtime(f) >= float(started) - 1 for f in glob.glob(schedule + "*")),
+}
+deadline = time.monotonic() + 120
+waiting = dict(checks)
+while waiting:
+    for pid in pids:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            sys.exit(f"ERROR: a process (pid {pid}) stopped while starting")
+    waiting = {name: check for name, check in waiting.items() if not check()}
+    if waiting and time.monotonic() > deadline:
+        sys.exit("ERROR: no answer from " + ", ".join(waiting))
+    if waiting:
+        time.sleep(0.5)
+PY
 }
 
 ensure_services() {
