@@ -1,4 +1,4 @@
-"""Django admin for the inventory: tenants, processing activities and data scans.
+"""Django admin for the inventory: tenants, processing activities, data scans and data sources.
 
 List pages query through the router like every other read, so they are served by the read pool
 and never take a connection the scans need. Data scans and processing activities are read-only
@@ -13,9 +13,11 @@ A tenant cannot be deleted here: see `TenantAdmin.has_delete_permission`.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
@@ -38,6 +40,18 @@ from inventory.models import (
     scan_status_label,
 )
 from inventory.scan_services import data_scan_cancel, data_scans_retry
+from inventory.source_models import DataSource
+from inventory.source_services import (
+    UNSET,
+    DataSourceInvalid,
+    data_source_create,
+    data_source_scan_submit,
+    data_source_update,
+    discovery_result_summary,
+    dsn_validate,
+    kind_validate,
+    schedule_validate,
+)
 from verisyntra.api.errors import ApiError
 from verisyntra.messages import Bilingual, render
 
@@ -323,3 +337,196 @@ class DataScanAdmin(ReadOnlyAdmin):
         skipped = queryset.count() - cancelled
         if skipped:
             self.message_user(request, both(render("scan.cancel.skipped", count=skipped)), messages.WARNING)
+
+
+# --- Data sources -------------------------------------------------------------------------------
+
+
+class DataSourceForm(forms.ModelForm):
+    """A data source's fields, validated by the same rules as the API; the DSN is write-only."""
+
+    dsn = forms.CharField(
+        required=False,
+        max_length=1000,
+        label=heading("admin.column.dsn"),
+        help_text=heading("admin.field.dsn_help"),
+        # Never rendered back: the page would otherwise carry the password.
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "size": 80}),
+    )
+
+    class Meta:
+        model = DataSource
+        fields = ["tenant", "name", "kind", "schedule"]
+
+    def clean(self):
+        data = super().clean()
+        try:
+            if data.get("schedule") is not None:
+                data["schedule"] = schedule_validate(data["schedule"])
+            kind = kind_validate(data.get("kind"))
+            if data.get("dsn"):
+                data["dsn"], _ = dsn_validate(data["dsn"], kind=kind)
+            elif self.instance._state.adding:
+                self.add_error("dsn", heading("item.required"))
+            elif kind != self.instance.kind:
+                self.add_error("dsn", heading("source.reason.dsn_format"))
+        except DataSourceInvalid as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, both(exc.reason))
+        return data
+
+
+class SourceActivityInline(admin.TabularInline):
+    """The activities discovery keeps for the source, each finding explained in both languages."""
+
+    model = ProcessingActivity
+    fk_name = "data_source"
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["activity_name", "category", "missing", "findings_table", "last_change"]
+    readonly_fields = fields
+
+    @admin.display(description=heading("admin.column.pdpl_category"))
+    def category(self, activity: ProcessingActivity) -> str:
+        return both(pdpl_category_label(activity.pdpl_category))
+
+    @admin.display(description=heading("source.change.missing"))
+    def missing(self, activity: ProcessingActivity) -> str:
+        return utc_time(activity.source_missing_since) if activity.source_missing_since else ""
+
+    @admin.display(description=heading("admin.column.findings"))
+    def findings_table(self, activity: ProcessingActivity) -> str:
+        from inventory.discovery import personal_data_type_label, reason_label
+
+        rows = (
+            (
+                entry["column"],
+                entry["data_type"],
+                both(personal_data_type_label(entry["personal_data_type"])),
+                both(pdpl_category_label(entry["category"])),
+                both(reason_label(entry["reason"])),
+                f"{entry['confidence']:.2f}",
+                f"{entry['matched']}/{entry['sampled']}",
+            )
+            for entry in activity.source_findings or []
+        )
+        body = format_html_join("", "<tr><td><code>{}</code> ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        return format_html("<table>{}</table>", body)
+
+    @admin.display(description=heading("admin.column.changes"))
+    def last_change(self, activity: ProcessingActivity) -> str:
+        changes = dict(activity.source_changes or {})
+        change = changes.pop("change", "unchanged")
+        details = json.dumps(changes, ensure_ascii=False) if changes else ""
+        return format_html("{}<br><code>{}</code>", both(render(f"source.change.{change}")), details)
+
+
+@admin.register(DataSource)
+class DataSourceAdmin(admin.ModelAdmin):
+    """Data sources: schedule, last and next run, last result, a Scan now button; the DSN only masked."""
+
+    form = DataSourceForm
+    list_display = ["name", "tenant", "kind", "dsn_masked", "schedule", "last_run", "next_run", "last_result"]
+    list_filter = ["kind", "tenant"]
+    search_fields = ["name"]
+    list_select_related = ["tenant", "last_scan"]
+    actions = ["scan_now"]
+    readonly_fields = ["dsn_masked", "last_run", "next_run", "last_result", "last_changes"]
+    inlines = [SourceActivityInline]
+
+    def get_fields(self, request, obj=None):
+        fields = ["tenant", "name", "kind", "dsn", "schedule"]
+        return fields if obj is None else [*fields, "dsn_masked", "next_run", "last_run", "last_result", "last_changes"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A source stays with its tenant: moving it would move its activities' key across tenants.
+        return self.readonly_fields if obj is None else ["tenant", *self.readonly_fields]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            saved = data_source_update(
+                source=DataSource.objects.get(pk=obj.pk),
+                name=data["name"],
+                kind=data["kind"],
+                dsn=data.get("dsn") or UNSET,
+                schedule=data.get("schedule") or "",
+            )
+        else:
+            saved = data_source_create(
+                tenant=data["tenant"], name=data["name"], kind=data["kind"], dsn=data["dsn"], schedule=data.get("schedule") or ""
+            )
+        for field in DataSource._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+        obj._state.adding = False
+
+    @admin.display(description=heading("admin.column.dsn"))
+    def dsn_masked(self, source: DataSource) -> str:
+        return source.dsn_masked
+
+    @admin.display(description=heading("admin.column.last_run"), ordering="last_run_at")
+    def last_run(self, source: DataSource) -> str:
+        return utc_time(source.last_run_at) if source.last_run_at else both(render("admin.notice.source_never_scanned"))
+
+    @admin.display(description=heading("admin.column.next_run"), ordering="next_run_at")
+    def next_run(self, source: DataSource) -> str:
+        return utc_time(source.next_run_at) if source.next_run_at else ""
+
+    @admin.display(description=heading("admin.column.last_result"))
+    def last_result(self, source: DataSource) -> str:
+        scan = source.last_scan
+        if scan is None:
+            return ""
+        link = reverse("admin:inventory_datascan_change", args=[scan.pk])
+        detail = ""
+        if scan.status == ScanStatus.FAILED:
+            detail = f"{scan.error} / {scan.error_vi}"
+        elif (summary := discovery_result_summary(scan.discovery_changes)) is not None:
+            detail = both(summary)
+        return format_html('<a href="{}">{}</a><br>{}', link, both(scan_status_label(scan.status)), detail)
+
+    @admin.display(description=heading("admin.column.changes"))
+    def last_changes(self, source: DataSource) -> str:
+        changes = source.last_scan.discovery_changes if source.last_scan else None
+        return format_html("<code>{}</code>", json.dumps(changes, ensure_ascii=False)) if changes else ""
+
+    # --- Scan now: the list's action and the button on a source's page ---------------------------
+
+    def get_urls(self):
+        return [
+            path("<path:object_id>/scan/", self.admin_site.admin_view(self.scan_view), name="inventory_datasource_scan"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = dict(extra_context or {})
+        if self.has_scan_permission(request):
+            context["scan_url"] = reverse("admin:inventory_datasource_scan", args=[object_id])
+        context["button_scan"] = heading("admin.action.scan_now")
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def has_scan_permission(self, request) -> bool:
+        return request.user.has_perm("inventory.change_datasource")
+
+    def _scan(self, request: HttpRequest, source: DataSource) -> None:
+        scan, _ = data_source_scan_submit(source=source)
+        self.message_user(request, both(render("admin.notice.source_scan_started", name=source.name, scan_id=scan.pk)), messages.SUCCESS)
+
+    @method_decorator(require_POST)
+    def scan_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
+        """The Scan now button: a discovery scan of this source, or its scan already running."""
+        if not self.has_scan_permission(request):
+            raise PermissionDenied
+        try:
+            source_id = uuid.UUID(object_id)
+        except ValueError:
+            raise Http404 from None
+        source = get_object_or_404(self.get_queryset(request), pk=source_id)
+        self._scan(request, source)
+        return HttpResponseRedirect(reverse("admin:inventory_datasource_change", args=[source.pk]))
+
+    @admin.action(description=heading("admin.action.scan_now"), permissions=["scan"])
+    def scan_now(self, request, queryset):
+        for source in queryset:
+            self._scan(request, source)
