@@ -17,7 +17,16 @@ threads = env_int("WEB_THREADS", 8)
 worker_class = "gthread"
 bind = env_str("BIND", "127.0.0.1:8000")
 timeout = env_int("WEB_TIMEOUT", 60)
-graceful_timeout = 20
+# A worker is replaced after about WEB_MAX_REQUESTS requests (the jitter keeps workers from
+# restarting together), so memory a request left behind (a fragmented heap) is handed back
+# instead of growing for the life of the process (https://docs.gunicorn.org/en/stable/settings.html#max-requests).
+max_requests = env_int("WEB_MAX_REQUESTS", 2000)
+max_requests_jitter = env_int("WEB_MAX_REQUESTS_JITTER", 200)
+# The restart waits for requests in flight: a 1,000,000-record scan upload takes tens of seconds.
+graceful_timeout = env_int("WEB_GRACEFUL_TIMEOUT", 120)
+# Behind nginx, never exposed: bind loopback (the default) or a unix socket (`--bind unix:PATH`);
+# gthread waits this long for a kept-alive connection's next request, then frees the thread.
+keepalive = 5
 accesslog = "-"
 # Not preloaded: each worker imports the app itself. The pools are fork-safe anyway
 # (verisyntra.db.pools), but a preloaded master has nothing it needs a database for.

@@ -11,6 +11,7 @@ alias's pool on purpose: it checks the path the application uses.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -281,6 +282,29 @@ def _pool_assessment(stats: PoolStatistics, server: ServerView, *, on_replica: b
     return assessment(st.HEALTHY, "pool.normal", name=name)
 
 
+# The server's view costs a new PostgreSQL session: 16 clients polling /health/connection-pools
+# made 813 sessions in 5 s. Each process reuses its last reading for this long, and concurrent
+# callers wait for the one reading in progress, so a flood of health calls costs one session per
+# process per period.
+SERVER_VIEW_CACHE_SECONDS = 2.0
+_server_view_lock = threading.Lock()
+_server_view_cache: dict[tuple, tuple[float, dict[tuple[str, int], ServerView]]] = {}
+
+
+def server_views_cached(leak_threshold_seconds: float | None = None) -> dict[tuple[str, int], ServerView]:
+    """`server_views()`, read at most once per SERVER_VIEW_CACHE_SECONDS in this process."""
+    # Keyed by the servers too: a reading of other servers (settings changed) is never reused.
+    key = (leak_threshold_seconds, tuple(server_address(alias) for alias in POOLED_ALIASES))
+    with _server_view_lock:
+        cached = _server_view_cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < SERVER_VIEW_CACHE_SECONDS:
+            return cached[1]
+        views = server_views(leak_threshold_seconds=leak_threshold_seconds)
+        _server_view_cache.clear()
+        _server_view_cache[key] = (time.monotonic(), views)
+        return views
+
+
 def connection_pools_health() -> dict:
     """The body of GET /health/connection-pools.
 
@@ -288,7 +312,7 @@ def connection_pools_health() -> dict:
     pools with nothing checked out, rather than the connection this check itself made.
     """
     statistics = {alias: pool_statistics(alias) for alias in POOLED_ALIASES}
-    servers = server_views(leak_threshold_seconds=float(settings.POOL_LEAK_SUSPECT_SECONDS))
+    servers = server_views_cached(leak_threshold_seconds=float(settings.POOL_LEAK_SUSPECT_SECONDS))
     replicas = replica_report()
     on_replica = replica_aliases(replicas)
     body: dict = {"pid": os.getpid(), "scope": "process"}

@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from health.views import ConnectionPoolsHealthView, DatabaseHealthView
+from health.views import ConnectionPoolsHealthView, DatabaseHealthView, LivenessView
 
 urlpatterns = [
+    path("live", LivenessView.as_view(), name="health-live"),
     path("connection-pools", ConnectionPoolsHealthView.as_view(), name="health-connection-pools"),
     path("database", DatabaseHealthView.as_view(), name="health-database"),
 ]

@@ -5,6 +5,7 @@ Thin views: each calls one selector and renders it.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -66,6 +67,25 @@ class DatabaseUnhealthy(ErrorBody):
     status_vi: str
     databases: dict[str, dict[str, Any]]
     read_replicas: dict[str, Any]
+
+
+class Liveness(BaseModel):
+    """The process answers requests; nothing else is checked."""
+
+    status: str = Field(description="Always `alive`.")
+    pid: int = Field(description="The process that answered.")
+
+
+class LivenessView(OpenHealthView):
+    """GET /health/live: answers from the process alone, with no database, pool or broker work.
+
+    For a load balancer or orchestrator's liveness probe, which must not fail (and restart a
+    healthy process) because the database is slow, and must cost nothing when polled often.
+    """
+
+    @extend_schema(tags=["health"], responses={200: OpenApiResponse(Liveness, description="The process is alive.")})
+    def get(self, request: Request) -> Response:
+        return respond(Liveness(status="alive", pid=os.getpid()))
 
 
 class ConnectionPoolsHealthView(OpenHealthView):

@@ -33,6 +33,7 @@ EXPECTED_OPERATIONS = {
     "GET /data-scans/{scan_id}",
     "DELETE /data-scans/{scan_id}",
     "GET /health/connection-pools",
+    "GET /health/live",
     "GET /health/database",
 }
 
