@@ -9,6 +9,8 @@ from verisyntra.pages import front_page, health_index
 
 urlpatterns = [
     path("", front_page, name="front-page"),
+    # The admin's pool dashboard (staff only, health/admin.py), before the admin's own catch-all.
+    path("admin/connection-pools/", include("health.admin")),
     path("admin/", admin.site.urls),
     path("", include("inventory.urls")),
     path("analytics/", include("analytics.urls")),

@@ -59,10 +59,10 @@ MESSAGES: dict[str, Message] = {
     ),
     "admin.pools.verdict": Message("Verdict", "Đánh giá"),
     "admin.pools.verdict_rules": Message(
-        "The verdict and each pool's status are those of /health/connection-pools (the same rules); leak suspects and"
-        " sizing advice are shown for information and do not change it.",
-        "Đánh giá chung và trạng thái của từng nhóm kết nối là của /health/connection-pools (cùng một quy tắc); các kết nối"
-        " nghi bị rò rỉ và khuyến nghị định cỡ chỉ để tham khảo, không làm thay đổi đánh giá.",
+        "The verdict, each pool's status and the findings are those of /health/connection-pools and pool_report"
+        " (one set of rules); the sizing advice is advice and does not change the verdict.",
+        "Đánh giá chung, trạng thái của từng nhóm kết nối và các phát hiện là của /health/connection-pools và pool_report"
+        " (cùng một bộ quy tắc); khuyến nghị định cỡ chỉ là khuyến nghị, không làm thay đổi đánh giá.",
     ),
     "admin.pools.scope": Message(
         "Pool figures are those of the web process that answered (pid {pid}): each process has its own pools."
@@ -71,7 +71,6 @@ MESSAGES: dict[str, Message] = {
         " Góc nhìn của máy chủ và số liệu đo bao gồm mọi tiến trình.",
     ),
     "admin.pools.pool": Message("Pool {alias}", "Nhóm kết nối {alias}"),
-    "admin.pools.row.status": Message("status", "trạng thái"),
     "admin.pools.row.recommendation": Message("advice", "khuyến nghị"),
     "admin.pools.row.process": Message("this process", "tiến trình này"),
     "admin.pools.row.server": Message("server connections (all processes)", "kết nối trên máy chủ (mọi tiến trình)"),
@@ -96,7 +95,7 @@ MESSAGES: dict[str, Message] = {
         "{used:num} of {available:num} usable connections ({percent:num.1}%)",
         "{used:num} trên {available:num} kết nối khả dụng ({percent:num.1}%)",
     ),
-    "admin.pools.milliseconds": Message("{ms:num.2} ms", "{ms:num.2} ms"),
+    "admin.pools.milliseconds": Message("{ms:num.2} ms", "{ms:num.2} mili giây"),
     "admin.pools.no_checkouts": Message("no checkout yet", "chưa có lần lấy kết nối nào"),
     "admin.pools.leaks": Message("Leak suspects (idle in a transaction)", "Kết nối nghi bị rò rỉ (nhàn rỗi trong giao dịch)"),
     "admin.pools.leak_line": Message(
