@@ -265,11 +265,10 @@ class DataScanAdmin(ReadOnlyAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         scan = self.get_object(request, object_id)
         context = dict(extra_context or {})
-        if scan is not None and self.has_retry_permission(request):
-            if scan.status == ScanStatus.FAILED:
-                context["retry_url"] = reverse("admin:inventory_datascan_retry", args=[scan.pk])
-            elif scan.status in (ScanStatus.PENDING, ScanStatus.PROCESSING):
-                context["cancel_url"] = reverse("admin:inventory_datascan_cancel", args=[scan.pk])
+        if scan is not None and scan.status == ScanStatus.FAILED and self.has_retry_permission(request):
+            context["retry_url"] = reverse("admin:inventory_datascan_retry", args=[scan.pk])
+        if scan is not None and scan.status in (ScanStatus.PENDING, ScanStatus.PROCESSING) and self.has_cancel_permission(request):
+            context["cancel_url"] = reverse("admin:inventory_datascan_cancel", args=[scan.pk])
         context["button_retry"] = both(render("admin.button.retry"))
         context["button_cancel"] = both(render("admin.button.cancel"))
         return super().change_view(request, object_id, form_url, extra_context=context)
@@ -277,8 +276,8 @@ class DataScanAdmin(ReadOnlyAdmin):
     def _scan_page(self, scan_id) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:inventory_datascan_change", args=[scan_id]))
 
-    def _scan_or_404(self, request: HttpRequest, object_id: str) -> DataScan:
-        if not self.has_retry_permission(request):
+    def _scan_or_404(self, request: HttpRequest, object_id: str, *, allowed: bool) -> DataScan:
+        if not allowed:
             raise PermissionDenied
         try:
             scan_id = uuid.UUID(object_id)
@@ -289,7 +288,7 @@ class DataScanAdmin(ReadOnlyAdmin):
     @method_decorator(require_POST)
     def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
         """The Retry button: a failed scan back to pending, resuming at its first unwritten record."""
-        scan = self._scan_or_404(request, object_id)
+        scan = self._scan_or_404(request, object_id, allowed=self.has_retry_permission(request))
         if data_scans_retry(scan_ids=[scan.pk]):
             self.message_user(request, both(render("admin.notice.scan_retried")), messages.SUCCESS)
         else:
@@ -299,7 +298,7 @@ class DataScanAdmin(ReadOnlyAdmin):
     @method_decorator(require_POST)
     def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
         """The Cancel button: the scan's worker stops at its next chunk; the rows already written stay."""
-        scan = self._scan_or_404(request, object_id)
+        scan = self._scan_or_404(request, object_id, allowed=self.has_cancel_permission(request))
         try:
             data_scan_cancel(tenant_id=scan.tenant_id, scan_id=scan.pk)
         except ApiError as exc:
