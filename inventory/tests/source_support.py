@@ -37,9 +37,13 @@ def _rows(seed: int = 16):
         name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
         phone = f"0{rng.choice(['90', '91', '98', '97', '86', '35'])}{rng.randrange(10**7):07d}"
         email = f"khachhang{i}@example.vn"
-        cccd = f"0{rng.choice(['01', '79', '48'])}{rng.randrange(10):d}{rng.randrange(10**8):08d}"
+        year = rng.randrange(1950, 2005)
+        # CCCD: province code, a sex-and-century digit (0/1 for the 1900s, 2/3 for the 2000s), the
+        # birth year's last two digits, six random digits.
+        century = (0 if year < 2000 else 2) + rng.randrange(2)
+        cccd = f"{rng.choice(['001', '079', '048'])}{century}{year % 100:02d}{rng.randrange(10**6):06d}"
         address = f"{rng.randrange(1, 300)} {rng.choice(STREETS)}, {rng.choice(DISTRICTS)}"
-        born = f"{rng.randrange(1950, 2005)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
+        born = f"{year}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
         people.append((name, phone, email, cccd, address, born))
     return rng, people
 
