@@ -27,6 +27,21 @@ from verisyntra.messages import render as render_message  # noqa: E402  (needs t
 
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+# Above DATA_SCAN_MAX_BODY_BYTES (1,000,000,000): the application answers its own 413 first.
+DEFAULT_MAX_BODY = "1g"
+# What one client may take of the front (docs/operations.md, "Slow and greedy clients"); each is
+# overridable by the environment variable NGINX_<NAME> when rendering. The write limits sit above
+# the 30 concurrent writers the benchmarks run from one address.
+CLIENT_LIMITS = {
+    "CLIENT_HEADER_TIMEOUT": "10s",
+    "CLIENT_BODY_TIMEOUT": "30s",
+    "SEND_TIMEOUT": "30s",
+    "KEEPALIVE_TIMEOUT": "15s",
+    "CONN_PER_CLIENT": "256",
+    "WRITE_CONN_PER_CLIENT": "64",
+    "WRITE_RATE": "200r/s",
+    "WRITE_BURST": "400",
+}
 _SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
@@ -46,20 +61,28 @@ def _nginx_quoted(body: dict) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
-def error_bodies(max_body: str = "256m") -> dict[str, str]:
+def client_limits(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """CLIENT_LIMITS with the environment's NGINX_<NAME> overrides."""
+    environ = os.environ if environ is None else environ
+    return {name: environ.get(f"NGINX_{name}", default) for name, default in CLIENT_LIMITS.items()}
+
+
+def error_bodies(max_body: str = DEFAULT_MAX_BODY) -> dict[str, str]:
     """The template's error-body variables, each a JSON error body in the service's shape, quoted for nginx."""
     limit = size_bytes(max_body)
     too_large = render_message("request_too_large", max_bytes=limit, max_mb=round(limit / 1024**2, 2))
     unavailable = render_message("service_unavailable")
+    throttled = render_message("throttled")
     return {
         "REQUEST_TOO_LARGE_BODY": _nginx_quoted(
             {"error": too_large.en, "error_vi": too_large.vi, "code": "request_too_large", "max_bytes": limit}
         ),
         "SERVICE_UNAVAILABLE_BODY": _nginx_quoted({"error": unavailable.en, "error_vi": unavailable.vi, "code": "service_unavailable"}),
+        "TOO_MANY_REQUESTS_BODY": _nginx_quoted({"error": throttled.en, "error_vi": throttled.vi, "code": "throttled"}),
     }
 
 
-def render(prefix: Path, listen: str, read_upstream: str, write_upstream: str, max_body: str = "256m") -> Path:
+def render(prefix: Path, listen: str, read_upstream: str, write_upstream: str, max_body: str = DEFAULT_MAX_BODY) -> Path:
     prefix = prefix.resolve()
     for name in TEMP_DIRS:
         (prefix / name).mkdir(parents=True, exist_ok=True)
@@ -72,6 +95,7 @@ def render(prefix: Path, listen: str, read_upstream: str, write_upstream: str, m
         READ_UPSTREAM=read_upstream,
         WRITE_UPSTREAM=write_upstream,
         MAX_BODY=max_body,
+        **client_limits(),
         **error_bodies(max_body),
     )
     path = prefix / "nginx.conf"
