@@ -29,6 +29,7 @@ from inventory.services import processing_activities_batch_create
 from inventory.tenancy import TenantScopedMixin
 from inventory.validation import MAX_BATCH_ITEMS, MIN_BATCH_ITEMS, activity_item_json_schema, batch_body_validate_json
 from verisyntra.api.errors import ApiError, ItemErrorsBody, ItemProblem
+from verisyntra.api.idempotency import idempotent
 from verisyntra.api.openapi import COMMON_ERROR_STATUSES, error_responses
 from verisyntra.api.query import TenantQuery
 from verisyntra.api.responses import respond
@@ -109,6 +110,7 @@ class BatchCreated(BaseModel):
 class ProcessingActivityBatchView(TenantScopedMixin, APIView):
     """POST: write 1 to 10,000 processing activities for `?tenant_id=` in one transaction."""
 
+    @idempotent
     @extend_schema(
         operation_id="batch_processing_activities_create",
         summary="Batch insert processing activities",
