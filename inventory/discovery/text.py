@@ -18,6 +18,11 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 def fold(text: str) -> str:
     """Lower-case ASCII without diacritics: "Nguyễn Văn Đức" -> "nguyen van duc"."""
+    prepared = getattr(text, "folded", None)
+    if prepared is not None:
+        return prepared
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFD", text.translate(_STROKED_D))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
@@ -33,6 +38,24 @@ def name_tokens(name: str) -> tuple[str, ...]:
     return tuple(token for token in _NON_ALNUM.split(fold(spaced)) if token)
 
 
+class Prepared(str):
+    """A sampled value with its folded forms computed once, for the many detectors that read them."""
+
+    folded: str
+    phrase: str
+
+
+def prepare(value: str) -> Prepared:
+    """`value` with `.folded` (see `fold`) and `.phrase` (its folded words joined by single spaces)."""
+    prepared = Prepared(value)
+    prepared.folded = fold(value)
+    prepared.phrase = " ".join(token for token in _NON_ALNUM.split(prepared.folded) if token)
+    return prepared
+
+
 def words(value: str) -> list[str]:
     """A value's folded words (letters and digits only)."""
+    phrase = getattr(value, "phrase", None)
+    if phrase is not None:
+        return phrase.split()
     return [token for token in _NON_ALNUM.split(fold(value)) if token]

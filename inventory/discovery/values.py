@@ -18,12 +18,14 @@ Vocabularies are folded ASCII (see `text.fold`); values are folded before lookup
 
 from __future__ import annotations
 
+import functools
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from inventory.discovery.text import fold, words
+from inventory.discovery.text import fold, prepare, words
 
 # --- vocabularies (folded ASCII) -----------------------------------------------------------------
 
@@ -107,37 +109,12 @@ _SYLLABLE = re.compile(r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnpqrstvx])
 # city names (since 2025 many addresses name only a ward and a province).
 _ADDRESS_MARKERS: dict[str, frozenset[str]] = {
     "street": frozenset(
-        [
-            "so",
-            "duong",
-            "pho",
-            "ngo",
-            "ngach",
-            "hem",
-            "kiet",
-            "thon",
-            "ap",
-            "xom",
-            "ban",
-            "khu",
-            "to",
-            "khom",
-            "lo",
-            "chung",
-            "cu",
-            "toa",
-            "can",
-            "ho",
-            "tang",
-            "block",
-            "st",
-            "street",
-            "road",
-        ]
+        ["so", "duong", "pho", "ngo", "ngach", "hem", "kiet", "thon", "ap", "xom", "khu pho", "to dan pho", "khom"]
+        + ["chung cu", "toa nha", "can ho", "street", "road"]
     ),
-    "ward": frozenset(["phuong", "xa", "p", "ward", "commune", "thi", "tran", "tt"]),
-    "district": frozenset(["quan", "huyen", "q", "thi", "xa", "tx", "district"]),
-    "province": frozenset(["tinh", "tp", "thanh", "pho", "city", "province"]),
+    "ward": frozenset(["phuong", "xa", "p", "ward", "commune", "thi tran", "tt"]),
+    "district": frozenset(["quan", "huyen", "q", "thi xa", "tx", "district"]),
+    "province": frozenset(["tinh", "tp", "thanh pho", "city", "province"]),
 }
 PROVINCES = frozenset(
     [
@@ -551,6 +528,9 @@ YOUNGEST_AGE = 0
 
 
 def _phrase(value: str) -> str:
+    prepared = getattr(value, "phrase", None)
+    if prepared is not None:
+        return prepared
     return " ".join(words(value))
 
 
@@ -641,20 +621,33 @@ def is_address(value: str) -> bool:
     if "," not in folded and len(folded.split()) < 4:
         return False
     phrase = " " + _phrase(value) + " "
-    levels = {level for level, markers in _ADDRESS_MARKERS.items() if any(f" {m} " in phrase for m in markers)}
-    if any(f" {p} " in phrase for p in PROVINCES):
+    tokens = set(phrase.split())
+    levels = {level for level, markers in _ADDRESS_MARKERS.items() if _mentions(phrase, tokens, markers)}
+    if _mentions(phrase, tokens, PROVINCES):
         levels.add("province")
     if re.match(r"^\s*(?:so\s+)?\d+[a-z]?(?:/\d+)*\b", folded):
         levels.add("street")
     return len(levels) >= 2
 
 
-def is_health(value: str) -> bool:
-    text = value.strip()
-    if _ICD10.match(text):
+def _mentions(phrase: str, tokens: set[str], terms: frozenset[str]) -> bool:
+    """Whether a padded folded `phrase` (with its word set `tokens`) contains one of `terms` as whole words."""
+    if not tokens.isdisjoint(terms):
         return True
-    phrase = " " + _phrase(text) + " "
-    return any(f" {term} " in phrase for term in _MEDICAL_TERMS)
+    return any(term in phrase for term in _padded_phrases(terms))
+
+
+@functools.cache
+def _padded_phrases(terms: frozenset[str]) -> tuple[str, ...]:
+    # The vocabulary's several-word terms, padded with spaces so that they match whole words only.
+    return tuple(f" {term} " for term in terms if " " in term)
+
+
+def is_health(value: str) -> bool:
+    if _ICD10.match(value.strip()):
+        return True
+    phrase = " " + _phrase(value) + " "
+    return _mentions(phrase, set(phrase.split()), _MEDICAL_TERMS)
 
 
 def _in_vocabulary(vocabulary: frozenset[str], *prefixes: str) -> Callable[[str], bool]:
@@ -786,9 +779,11 @@ DETECTORS: dict[str, Detector] = {
 
 def match_counts(values: Sequence[str]) -> dict[str, tuple[int, int]]:
     """For every type with a detector: (values matching `alone`, values matching `confirm`)."""
+    # Each distinct value is folded once and tested once per detector, weighted by how often it occurs.
+    distinct = [(prepare(value), count) for value, count in Counter(values).items()]
     counts: dict[str, tuple[int, int]] = {}
     for code, detector in DETECTORS.items():
-        alone = sum(1 for v in values if detector.alone(v)) if detector.alone is not None else 0
-        confirm = sum(1 for v in values if detector.confirm(v))
+        alone = sum(n for v, n in distinct if detector.alone(v)) if detector.alone is not None else 0
+        confirm = alone if detector.confirm is detector.alone else sum(n for v, n in distinct if detector.confirm(v))
         counts[code] = (alone, confirm)
     return counts
