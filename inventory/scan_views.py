@@ -19,6 +19,7 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from pydantic import BaseModel, ConfigDict, Field
 from rest_framework import status
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,7 +28,7 @@ from rest_framework.views import APIView
 from inventory.models import DataScan, ScanStatus, scan_status_label
 from inventory.scan_selectors import data_scan_of_tenant, data_scans_of_tenant
 from inventory.scan_services import data_scan_cancel, data_scan_submit_chunks
-from inventory.scan_stream import NDJSON_MEDIA_TYPE, SCAN_EXAMPLE, ScanBody
+from inventory.scan_stream import NDJSON_MEDIA_TYPE, ScanBody
 from inventory.tenancy import TENANT_PARAM, TenantScopedMixin
 from inventory.validation import MAX_FAILED_ITEMS, ActivityRow, ValidationResult, activities_validate, activity_item_json_schema
 from verisyntra.api.errors import ApiError, ItemErrorsBody
@@ -56,11 +57,6 @@ class DataScanJSONParser(BaseParser):
     media_type = "application/json"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> ScanBody:
-        request = (parser_context or {}).get("request")
-        if stream is None and request is not None and _is_chunked(request):
-            # Django reads a body without Content-Length as empty; gunicorn decodes a chunked one
-            # in wsgi.input, and this parser's own limit bounds it.
-            stream = request._request.environ["wsgi.input"]
         return ScanBody(stream, media_type=self.media_type, limit=settings.DATA_SCAN_MAX_BODY_BYTES)
 
 
@@ -70,8 +66,24 @@ class DataScanNDJSONParser(DataScanJSONParser):
     media_type = NDJSON_MEDIA_TYPE
 
 
-def _is_chunked(request: Request) -> bool:
-    return "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower() and "wsgi.input" in request._request.environ
+def scan_body(request: Request, parsers: list[BaseParser]) -> ScanBody | None:
+    """The request's ScanBody, also for a chunked body (`Transfer-Encoding: chunked`, no Content-Length).
+
+    Django and DRF read a body without Content-Length as empty (a misleading 400); gunicorn
+    decodes a chunked body in `wsgi.input`, and ScanBody's own limit bounds it.
+    """
+    data = request.data
+    if isinstance(data, ScanBody):
+        return data
+    environ = request._request.environ
+    if "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", "").lower() or "wsgi.input" not in environ:
+        return None
+    parser = request.negotiator.select_parser(request, parsers)
+    if parser is None:
+        raise UnsupportedMediaType(request.content_type)
+    body = parser.parse(environ["wsgi.input"])
+    request._full_data = body  # the view's later reads of `request.data` see the same body
+    return body
 
 
 def validated_chunks(
@@ -223,8 +235,8 @@ class DataScanCollectionView(TenantScopedMixin, APIView):
     def get_tenant_id_input(self) -> Any:
         if self.request.method == "POST" and TENANT_PARAM not in self.request.query_params:
             # Read from the body only up to its `tenant_id` (inventory.scan_stream.ScanBody).
-            data = self.request.data
-            return data.tenant_id() if isinstance(data, ScanBody) else None
+            body = scan_body(self.request, self.get_parsers())
+            return body.tenant_id() if body is not None else None
         return super().get_tenant_id_input()
 
     @idempotent
@@ -248,9 +260,9 @@ class DataScanCollectionView(TenantScopedMixin, APIView):
         # 400/403 first: a `?tenant_id=` before a byte of the body is read, a body's `tenant_id`
         # before any of its activities is parsed.
         tenant = self.tenant
-        body = request.data  # a ScanBody: nothing read yet beyond the tenant id
-        if not isinstance(body, ScanBody):
-            raise ApiError("invalid_body", params={"example": SCAN_EXAMPLE})
+        body = scan_body(request, self.get_parsers())  # nothing read yet beyond the tenant id
+        if body is None:
+            raise ParseError("The request body is empty.")
         release_read_connections()  # the reads are done: don't hold the read pool while queueing for a write connection
         chunks = validated_chunks(
             body.items(tenant_id=tenant.pk),
