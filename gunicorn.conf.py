@@ -58,9 +58,10 @@ def on_starting(server):
 
 def child_exit(server, worker):
     """A worker exited: its pools are gone, so drop its live gauges (connections in use) from /metrics."""
-    from prometheus_client import multiprocess
+    # health.metrics names the files (host and pid); Django is set up in this master since on_starting.
+    from health.metrics import mark_process_dead
 
-    multiprocess.mark_process_dead(worker.pid, prometheus_multiproc_dir)
+    mark_process_dead(worker.pid)
 
 
 def on_exit(server):

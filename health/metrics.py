@@ -16,15 +16,42 @@ Per pool (label `pool`: `read` or `write`):
   ones that ended in exhaustion.
 - `verisyntra_pool_exhausted_total`: checkouts that timed out (answered 503).
 And `verisyntra_data_scans_finished_total` by `status`, through `record_scan_finished()`.
+
+Each process's files are named after its host and pid (`counter_<host>-<pid>.db`), not the pid
+alone: containers that share one directory (docker-compose.yml's `metrics` volume) each number
+their processes from 1, and two processes writing one file would corrupt each other's figures.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import socket
+
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client import values as prometheus_values
 
 from verisyntra.db.config import POOLED_ALIASES
 from verisyntra.db.pools import PoolExhausted, pool_statistics
 from verisyntra.env import env_str
+
+# Letters, digits and "-" only: prometheus-client splits file names on "_".
+HOST = re.sub(r"[^A-Za-z0-9-]+", "-", socket.gethostname()).strip("-") or "host"
+
+
+def process_identifier(pid: int | None = None) -> str:
+    """The name of a process's metrics files: `<host>-<pid>` (this process's when `pid` is None)."""
+    return f"{HOST}-{os.getpid() if pid is None else pid}"
+
+
+def multiprocess_directory() -> str | None:
+    return env_str("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+# Before the first metric below: the value class decides the file names. prometheus-client's own
+# default identifies a process by its pid alone (MultiProcessValue takes another identifier).
+if multiprocess_directory():
+    prometheus_values.ValueClass = prometheus_values.MultiProcessValue(process_identifier=process_identifier)
 
 POOL_CONNECTIONS_IN_USE = Gauge(
     "verisyntra_pool_connections_in_use",
@@ -61,10 +88,6 @@ DATA_SCANS_FINISHED = Counter(
     "Data scans that reached a final status.",
     ["status"],
 )
-
-
-def multiprocess_directory() -> str | None:
-    return env_str("PROMETHEUS_MULTIPROC_DIR") or None
 
 
 def update_pool_gauges(alias: str) -> None:
@@ -123,4 +146,4 @@ def mark_process_dead(pid: int) -> None:
     """Drop a dead process's live gauges (gunicorn's child_exit, Celery's worker_process_shutdown)."""
     directory = multiprocess_directory()
     if directory:
-        multiprocess.mark_process_dead(pid, directory)
+        multiprocess.mark_process_dead(process_identifier(pid), directory)

@@ -181,6 +181,19 @@ ensure_chromium() {  # the browser tests (tests/browser) drive Debian's chromium
   [ -x "$chromium" ] || die "chromium installed but $chromium is missing; set CHROMIUM"
 }
 
+ensure_docker_compose() {  # tests/test_configuration.py checks docker-compose.yml with a real Compose implementation
+  command -v docker-compose >/dev/null 2>&1 && return 0
+  docker compose version >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    die "no Compose implementation: apt-get install docker-compose (or install the Docker Compose plugin)"
+  fi
+  say "installing docker-compose (apt-get install docker-compose) to check docker-compose.yml"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q docker-compose >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q docker-compose >/dev/null 2>&1; } \
+    || die "apt-get install docker-compose failed"
+}
+
 # --- scripts/dev: one instance per directory and port ---------------------------------------------
 # A second scripts/dev on the same directory used to empty the running one's metrics files (its
 # /metrics then froze until a restart). Each directory holds a lock (flock) for as long as the

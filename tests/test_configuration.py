@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,40 @@ def test_compose_variables_are_the_ones_the_settings_read():
 def test_every_documented_variable_is_read_by_the_code():
     documented = readme_variables()
     assert documented - variables_read_by_code() == set()
+
+
+def compose_command() -> list[str]:
+    """A real Compose implementation: Debian's docker-compose, or the Docker Compose plugin."""
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    pytest.fail("no Compose implementation: apt-get install docker-compose (scripts/test installs it: ensure_docker_compose)")
+
+
+def resolved_compose() -> dict:
+    """docker-compose.yml as a real Compose implementation reads it (anchors merged, values checked)."""
+    command = compose_command()
+    checked = subprocess.run([*command, "config", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, f"{' '.join(command)} config refuses docker-compose.yml:\n{checked.stderr}"
+    resolved = subprocess.run([*command, "config"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    return yaml.safe_load(resolved.stdout)
+
+
+# The processes whose metrics /metrics must merge: both web groups (the proxy sends /metrics to one) and the scans' worker.
+METRICS_SERVICES = ("web", "web-write", "worker")
+
+
+def test_compose_parses_with_a_real_compose_implementation_and_shares_one_metrics_volume():
+    resolved = resolved_compose()
+    directories = {resolved["services"][name]["environment"].get("PROMETHEUS_MULTIPROC_DIR") for name in METRICS_SERVICES}
+    assert len(directories) == 1 and None not in directories, f"not one shared PROMETHEUS_MULTIPROC_DIR: {directories}"
+    [directory] = directories
+    for name in METRICS_SERVICES:
+        mounts = [str(volume).split(":")[:2] for volume in resolved["services"][name].get("volumes", [])]
+        assert ["metrics", directory] in mounts, f"{name} does not mount the metrics volume at {directory}: {mounts}"
+    # tmpfs: emptied once no container uses it, as prometheus-client's multiprocess mode requires between runs.
+    assert resolved["volumes"]["metrics"]["driver_opts"]["type"] == "tmpfs"
 
 
 def test_compose_pool_variables_produce_the_designs_pools():

@@ -14,6 +14,7 @@ from django.db import connections
 from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
+from health.metrics import HOST, process_identifier
 from inventory.models import Tenant
 from verisyntra.db.config import POOLED_ALIASES, READ_ALIAS, WRITE_ALIAS
 
@@ -115,13 +116,20 @@ def test_values_from_several_processes_are_merged_and_dead_processes_drop_their_
             multiprocess.MultiProcessCollector(registry, path=str(tmp_path))
             return samples(generate_latest(registry).decode())
 
+        # Named after host and pid: containers sharing the directory reuse the same pids.
+        for child in children:
+            assert {path.name for path in tmp_path.glob(f"*_{HOST}-{child.pid}.db")} >= {
+                f"counter_{HOST}-{child.pid}.db",
+                f"gauge_livesum_{HOST}-{child.pid}.db",
+            }
+        assert not [path.name for path in tmp_path.glob("*.db") if not path.name.split("_")[-1].startswith(f"{HOST}-")]
         both = scrape()
         assert both[("verisyntra_pool_connections_in_use", (("pool", READ_ALIAS),))] == 2
         assert both[("verisyntra_pool_exhausted_total", (("pool", WRITE_ALIAS),))] == 2
         assert both[("verisyntra_data_scans_finished_total", (("status", "completed"),))] == 2
 
         children[0].communicate("\n", timeout=30)
-        multiprocess.mark_process_dead(children[0].pid, str(tmp_path))  # gunicorn's child_exit hook
+        multiprocess.mark_process_dead(process_identifier(children[0].pid), str(tmp_path))  # gunicorn's child_exit hook
         one = scrape()
         assert one[("verisyntra_pool_connections_in_use", (("pool", READ_ALIAS),))] == 1
         # Counters keep what the dead process counted.
