@@ -10,7 +10,11 @@ any alias is connected to a database whose name does not start with `test_`.
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit, urlunsplit
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -18,13 +22,19 @@ from django.conf import settings
 from django.db import connections
 
 from verisyntra.celery import app as celery_app
-from verisyntra.db.config import POOLED_ALIASES
+from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
+from verisyntra.db.direct import direct_connection
 from verisyntra.db.pools import reset_pools
 
 # The tests' Celery broker: Redis database 15 of the configured broker's server (TEST_CELERY_BROKER_URL
 # overrides). Never the configured one itself: a development worker (scripts/dev) consumes that,
 # and would take the tests' tasks (and a test worker the development ones).
 TEST_BROKER_DATABASE = 15
+
+# The tests' RabbitMQ broker (the scan, kill and sweep tests run against both brokers): a virtual
+# host of their own, deleted and created again by the run (`rabbitmqctl`), so a fresh machine needs
+# nothing but a running RabbitMQ. TEST_CELERY_AMQP_BROKER_URL overrides it; its vhost must not be "/".
+TEST_AMQP_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/verisyntra_test"
 
 
 def connected_database_names() -> dict[str, str]:
@@ -79,6 +89,64 @@ def tests_broker() -> tuple[str, str]:
         os.environ["CELERY_BROKER_URL"] = saved[2]
 
 
+def amqp_broker_url_for_tests() -> str:
+    return os.environ.get("TEST_CELERY_AMQP_BROKER_URL") or TEST_AMQP_BROKER_URL
+
+
+@pytest.fixture(scope="session")
+def amqp_tests_broker(tests_broker) -> str:
+    """The tests' RabbitMQ virtual host, emptied (deleted and created again); yields its URL."""
+    url = amqp_broker_url_for_tests()
+    parts = urlsplit(url)
+    vhost = unquote(parts.path[1:]) if parts.path.startswith("/") else ""
+    if not vhost or vhost == "/" or url == tests_broker[1]:
+        pytest.exit(f"REFUSING TO RUN: the tests' AMQP broker {url} needs a vhost of its own, not '/'", returncode=3)
+    ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+    user = parts.username or "guest"
+    commands = [["delete_vhost", vhost], ["add_vhost", vhost], ["set_permissions", "-p", vhost, user, ".*", ".*", ".*"]]
+    for number, command in enumerate(commands):
+        try:
+            result = subprocess.run([ctl, *command], capture_output=True, text=True, timeout=60)
+        except OSError as exc:
+            pytest.fail(f"rabbitmqctl unavailable ({exc}): install and start RabbitMQ (scripts/lib.sh ensure_rabbitmq)")
+        if result.returncode != 0 and number > 0:  # deleting a vhost that does not exist fails, and that is fine
+            advice = "is RabbitMQ running? scripts/lib.sh ensure_rabbitmq"
+            pytest.fail(f"rabbitmqctl {' '.join(command)} failed: {result.stdout}{result.stderr} ({advice})")
+    return url
+
+
+@contextmanager
+def celery_broker(url: str) -> Iterator[str]:
+    """This process (its settings, its Celery app's connections) and the workers it starts use `url`."""
+    saved = settings.CELERY_BROKER_URL, celery_app.conf.broker_url, os.environ.get("CELERY_BROKER_URL")
+
+    def switch(to: str | None, conf_to: str | None) -> None:
+        # The app keeps the connection and producer pools of the broker it first used; kombu's
+        # registry (kombu.pools) keeps one per broker, so forgetting them is enough to switch.
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+        settings.CELERY_BROKER_URL, celery_app.conf.broker_url = to, conf_to
+
+    switch(url, url)
+    os.environ["CELERY_BROKER_URL"] = url
+    try:
+        yield url
+    finally:
+        switch(saved[0], saved[1])
+        if saved[2] is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved[2]
+
+
+@pytest.fixture(params=["redis", "amqp"])
+def broker(request, tests_broker) -> Iterator[str]:
+    """Run the test once with each broker (the tests' Redis database, the tests' RabbitMQ vhost); yields its name."""
+    url = request.getfixturevalue("amqp_tests_broker") if request.param == "amqp" else tests_broker[0]
+    with celery_broker(url):
+        yield request.param
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, django_db_blocker):
     """Runs just before the test databases are created: no pool may survive from before."""
@@ -86,6 +154,27 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, d
         for alias in POOLED_ALIASES:
             connections[alias].close()
         reset_pools()
+        # A test database left by an interrupted run is dropped before it is created again.
+        end_server_sessions_on(connections[WRITE_ALIAS].creation._get_test_db_name())
+
+
+def end_server_sessions_on(database: str) -> None:
+    """End every other server session on the test database `database`, so it can be dropped.
+
+    Behind PgBouncer the pools' closed connections leave idle server connections on it, which make
+    DROP DATABASE fail ("is being accessed by other users"); on a direct server this finds none
+    but those of a worker a failed test left behind.
+    """
+    if not database.startswith("test_"):
+        raise ValueError(f"refusing to end sessions on {database!r}: not a test database")
+    conn = direct_connection(WRITE_ALIAS, application_name="verisyntra-test-teardown", database="postgres")
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database]
+            )
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +185,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
         for alias in POOLED_ALIASES:
             connections[alias].close()
     yield
+    # Runs before pytest-django drops the test databases.
+    with django_db_blocker.unblock():
+        for alias in POOLED_ALIASES:
+            connections[alias].close()
+        reset_pools()
+        end_server_sessions_on(connections[WRITE_ALIAS].settings_dict["NAME"])
 
 
 class QueryLog:

@@ -210,6 +210,9 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 # delayed delivery. Redis ignores the queue type.
 CELERY_TASK_DEFAULT_QUEUE_TYPE = "quorum"
 CELERY_WORKER_DETECT_QUORUM_QUEUES = True
+# Native delayed delivery works through topic exchanges only: with the default direct exchange, a
+# retry's countdown would hold a worker process until it is due (Celery's "RabbitMQ quorum queues").
+CELERY_TASK_DEFAULT_EXCHANGE_TYPE = "topic"
 # RabbitMQ: a worker that stops answering heartbeats (a lost host, a partition) is disconnected
 # after two missed ones, and its unacknowledged message requeued: about 20 s instead of 4 min.
 CELERY_BROKER_HEARTBEAT = env_int("CELERY_BROKER_HEARTBEAT", 10)
