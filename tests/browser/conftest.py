@@ -31,7 +31,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(os.environ.get("BROWSER_SCREENSHOTS_DIR", ROOT / "test-output" / "browser"))
-WEB_PORT = 8811
+# Another port when two runs share a machine (each run's gunicorn needs its own).
+WEB_PORT = int(os.environ.get("BROWSER_WEB_PORT", "8811"))
 # Seconds a page may take to show what a test waits for.
 PAGE_TIMEOUT_MS = 20_000
 
