@@ -60,6 +60,8 @@ def broker_url_for_tests(configured: str) -> str:
     explicit = os.environ.get("TEST_CELERY_BROKER_URL")
     if explicit:
         return explicit
+    if not configured.startswith(("redis://", "rediss://")):
+        configured = "redis://127.0.0.1:6379/0"  # an amqp:// CELERY_BROKER_URL: the Redis half uses the local Redis
     return urlunsplit(urlsplit(configured)._replace(path=f"/{TEST_BROKER_DATABASE}"))
 
 

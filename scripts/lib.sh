@@ -153,6 +153,31 @@ ensure_redis() {
   wait_for "$host" "$port" 15 || die "Redis did not start listening on $host:$port"
 }
 
+ensure_rabbitmq() {  # the scan tests run on RabbitMQ too (conftest.py amqp_tests_broker), and CELERY_BROKER_URL may be amqp://
+  local host port url="${TEST_CELERY_AMQP_BROKER_URL:-amqp://guest:guest@127.0.0.1:5672/verisyntra_test}"
+  case "${CELERY_BROKER_URL:-}" in amqp://* | amqps://* | pyamqp://*) url="$CELERY_BROKER_URL" ;; esac
+  read -r host port < <(url_host_port "$url" 5672)
+  listening "$host" "$port" && return 0
+  is_local "$host" || die "RabbitMQ at $host:$port is not reachable; check CELERY_BROKER_URL / TEST_CELERY_AMQP_BROKER_URL"
+  [ -x /usr/sbin/rabbitmq-server ] && case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin" ;; esac
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+      die "nothing listens on $host:$port and rabbitmq-server is not installed: apt-get install rabbitmq-server"
+    fi
+    say "installing RabbitMQ (apt-get install rabbitmq-server)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q rabbitmq-server >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q rabbitmq-server >/dev/null 2>&1; } \
+      || die "apt-get install rabbitmq-server failed"
+    listening "$host" "$port" && return 0  # the package's service may have started it
+  fi
+  say "starting local RabbitMQ on port $port"
+  rabbitmq-server -detached >/dev/null 2>&1 || die "could not start rabbitmq-server"
+  # The port opens only once the node has booted (tens of seconds on a cold machine).
+  wait_for "$host" "$port" 120 || die "RabbitMQ did not start listening on $host:$port"
+  rabbitmqctl await_startup >/dev/null 2>&1 || true
+}
+
 ensure_nginx() {  # the front of scripts/dev and of the routing test (deploy/nginx.conf.template)
   [ -x /usr/sbin/nginx ] && case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin";; esac
   command -v nginx >/dev/null 2>&1 && return 0
@@ -274,5 +299,6 @@ ensure_services() {
   ensure_max_connections
   ensure_database
   ensure_redis
+  ensure_rabbitmq
   ensure_nginx
 }
