@@ -34,6 +34,13 @@ MAX_SKIP = 2_147_483_647
 # an aware time near year 1 or 9999 to UTC overflows Python's datetime.
 CURSOR_YEARS = range(1970, 9999)
 
+# A page also stops early, with a `next_cursor`, once its rows hold about this many bytes, so no
+# list response grows past PAGE_MAX_BYTES plus one row (an activity holds at most about 0.8 MB):
+# 1,000 maximum-size activities were 782 MB of JSON in one response. Rows are fetched in batches
+# sized by what is left of the budget, so the database never sends what the page will not hold.
+PAGE_MAX_BYTES = 4 * 1024 * 1024
+FIRST_FETCH_ROWS = 100
+
 Row = TypeVar("Row", bound=Model | dict[str, Any])
 M = TypeVar("M", bound=Model)
 
@@ -116,9 +123,25 @@ class KeysetPaginator:
             ordered = ordered.filter(self._after(queryset.model, moment, row_id))
             skip = 0
         # One row more than the page says whether another page follows.
-        rows: Sequence[Row] = list(ordered[skip : skip + limit + 1])
-        more = len(rows) > limit
-        rows = list(rows[:limit])
+        rows: list[Row] = []
+        size = 0
+        more = False
+        want = min(limit + 1, FIRST_FETCH_ROWS)
+        offset = skip
+        while not more:
+            batch: Sequence[Row] = list(ordered[offset : offset + want])
+            offset += len(batch)
+            for row in batch:
+                if len(rows) == limit or (rows and size >= PAGE_MAX_BYTES):
+                    more = True
+                    break
+                rows.append(row)
+                size += estimated_bytes(row)
+            if len(batch) < want:
+                break
+            # The rest of the page in one query if the rows so far say it fits the budget.
+            average = max(size // max(len(rows), 1), 1)
+            want = max(min(limit + 1 - len(rows), (PAGE_MAX_BYTES - size) // average + 1), 1)
         next_cursor = self.encode(*self._key(rows[-1])) if more else None
         return Page(rows=rows, skip=skip, limit=limit, next_cursor=next_cursor)
 
@@ -135,3 +158,16 @@ class KeysetPaginator:
         if isinstance(row, dict):
             return row[self.time_field], row[self.id_field]
         return getattr(row, self.time_field), getattr(row, self.id_field)
+
+
+def estimated_bytes(value: Any) -> int:
+    """About how many bytes `value` (a row: a model instance or a dict) takes as JSON; cheap, no encoding."""
+    if isinstance(value, str):
+        return len(value) + 2
+    if isinstance(value, dict):
+        return sum(len(str(key)) + 3 + estimated_bytes(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return sum(estimated_bytes(item) + 1 for item in value) + 2
+    if isinstance(value, Model):
+        return estimated_bytes({key: item for key, item in vars(value).items() if key != "_state"})
+    return 16  # numbers, booleans, dates, UUIDs: small and bounded
