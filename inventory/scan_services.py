@@ -9,7 +9,7 @@ A data scan ingests up to DATA_SCAN_MAX_RECORDS processing activities in the bac
    together, so the chunks left are exactly the work left, whatever kills the worker.
 3. `data_scans_sweep` (Celery beat) dispatches scans the broker never accepted, scans queued for
    too long, and processing scans whose worker is gone: a run proves it is alive by holding a
-   session-level advisory lock for the scan on a database session of its own
+   transaction-level advisory lock for the scan on a database session of its own
    (`data_scan_liveness`), which PostgreSQL releases the moment that session ends, so a dead
    worker is told from a slow one without any clock.
 
@@ -75,8 +75,16 @@ LIVENESS_LOCK_CLASS = 0x5CA7
 # The liveness session's server settings (PostgreSQL "Connections and Authentication"): keepalive
 # probes after 5 s of silence, 3 lost probes 5 s apart and unacknowledged data for 20 s end it, so
 # a worker cut off by a network partition (or a host that vanished without closing its sockets)
-# loses its lock within about 20 s instead of the kernel's default two hours.
-LIVENESS_SERVER_OPTIONS = "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3 -c tcp_user_timeout=20000"
+# loses its lock within about 20 s instead of the kernel's default two hours. SET LOCAL in the
+# transaction that holds the lock, not the startup parameter `options`: PgBouncer in transaction
+# mode refuses that parameter. No idle-in-transaction bound here: that transaction is idle on purpose.
+LIVENESS_TRANSACTION_SETTINGS = (
+    ("tcp_keepalives_idle", "5"),
+    ("tcp_keepalives_interval", "5"),
+    ("tcp_keepalives_count", "3"),
+    ("tcp_user_timeout", "20000"),
+    ("idle_in_transaction_session_timeout", "0"),
+)
 
 # The same, and a bound on a session left idle inside a transaction, for every chunk's transaction
 # (SET LOCAL: they end with it and never leak to the pool's next user). A partitioned worker's
@@ -100,18 +108,22 @@ def liveness_key(scan_id: uuid.UUID | str) -> int:
 
 @contextmanager
 def data_scan_liveness(*, scan_id: uuid.UUID | str) -> Iterator[None]:
-    """Hold the scan's proof of life for the block: a shared session-level advisory lock.
+    """Hold the scan's proof of life for the block: a shared transaction-level advisory lock.
 
     Held on a connection of its own, opened for the run and closed after it, never one of the write
-    pool's: a pooled connection goes back to the pool (and to other work) between chunks, and a
-    session lock would go with it. PostgreSQL releases the lock when the session ends, whatever
-    ends it: the worker's exit, a SIGKILL of the whole worker, the host's loss (keepalives above).
+    pool's: a pooled connection goes back to the pool (and to other work) between chunks, and the
+    lock would go with it. The lock lives in a transaction left open for the whole run, so it is
+    released when that transaction ends, whatever ends it: the worker's exit, a SIGKILL of the
+    whole worker, the host's loss (keepalives above). A transaction, not the session, so it also
+    holds behind PgBouncer in transaction mode: PgBouncer keeps the server connection for the
+    client while its transaction is open, and closes it when the client goes away mid-transaction,
+    where a session lock would stay on a server connection PgBouncer keeps (and lends to others).
+    The transaction takes no snapshot between statements (READ COMMITTED), so it holds back no vacuum.
     Shared, so the runs of one scan that overlap (a redelivered task next to a re-dispatched one)
     hold it together. The sweep reads pg_locks and never takes the lock itself.
     """
     params = {**connections[WRITE_ALIAS].get_connection_params(), "application_name": "verisyntra-scan-liveness"}
     params.pop("cursor_factory", None)
-    params["options"] = f"{params.get('options', '')} {LIVENESS_SERVER_OPTIONS}".strip()
     # The client side too: libpq's keepalives (PostgreSQL "Database Connection Control Functions").
     params.update(keepalives=1, keepalives_idle=5, keepalives_interval=5, keepalives_count=3)
     try:
@@ -119,12 +131,13 @@ def data_scan_liveness(*, scan_id: uuid.UUID | str) -> Iterator[None]:
     except psycopg2.OperationalError as exc:
         raise OperationalError(str(exc)) from exc  # the task's transient error: retried
     try:
-        session.autocommit = True
+        session.autocommit = False  # psycopg2 opens the transaction at the first statement
+        settings_sql = "".join(f"SET LOCAL {name} = {value}; " for name, value in LIVENESS_TRANSACTION_SETTINGS)
         with session.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock_shared(%s, %s)", [LIVENESS_LOCK_CLASS, liveness_key(scan_id)])
+            cursor.execute(settings_sql + "SELECT pg_advisory_xact_lock_shared(%s, %s)", [LIVENESS_LOCK_CLASS, liveness_key(scan_id)])
         yield
     finally:
-        session.close()  # ends the session, and the lock with it
+        session.close()  # ends the transaction, and the lock with it
 
 
 # A processing scan whose run holds no liveness lock: the SQL the sweep adds to its filter.
@@ -426,11 +439,11 @@ def data_scan_chunk_write(*, scan: DataScan, wait: bool = False) -> ScanProgress
         except REFUSED as exc:
             raise _chunk_refused(chunk=chunk, params=params, exc=exc) from exc
         DataScanChunk.objects.filter(pk=chunk.pk).delete()
-        # Only while the scan is still processing: a cancel that committed meanwhile (its UPDATE
+        # Only while the scan has not ended: a cancel that committed meanwhile (its UPDATE
         # of the scan row made this one wait, then PostgreSQL re-reads the row) leaves 0 rows
         # updated, and the whole chunk is rolled back. So a cancelled scan gains no row after
         # the cancel's commit, and the worker stops at this chunk.
-        progressed = DataScan.objects.filter(pk=scan.pk, status=ScanStatus.PROCESSING).update(
+        progressed = DataScan.objects.filter(pk=scan.pk, status__in=[ScanStatus.PENDING, ScanStatus.PROCESSING]).update(
             records_processed=F("records_processed") + chunk.record_count,
             progress_percent=(F("records_processed") + chunk.record_count) * 100 / F("records_total"),
             updated_at=Now(),
