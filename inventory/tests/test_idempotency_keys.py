@@ -133,6 +133,13 @@ def test_without_the_header_every_request_writes_as_before(member):
     assert post_batch(member.client(), member.tenant.pk, body).status_code == 201
     assert post_batch(member.client(), member.tenant.pk, body).status_code == 201
     assert rows_of(member.tenant) == 10
+    records = activities(3)
+    for _ in range(2):
+        assert (
+            member.client().post("/data-scans", {"tenant_id": str(member.tenant.pk), "activities": records}, format="json").status_code
+            == 202
+        )
+    assert DataScan.objects.using("write").filter(tenant=member.tenant).count() == 2
     assert not IdempotencyKey.objects.using("write").exists()
 
 
