@@ -91,6 +91,18 @@ def test_staff_retry_then_cancel_a_scan_with_the_buttons_on_its_page(operator, f
     assert scan_status(failed_scan) == ScanStatus.CANCELLED
     assert computed(visit, "#header", "backgroundColor") == ADMIN_HEADER_BACKGROUND
     visit.screenshot("cancelled")
+
+    # The scan's tenant: its page leads to its activities, scans and members.
+    page.click("#content a[href*='/admin/inventory/tenant/']")
+    page.wait_for_url("**/admin/inventory/tenant/*/change/")
+    links = page.locator("#content a[href*='tenant__id__exact']").all_inner_texts()
+    assert links == [
+        "0 processing activities / 0 hoạt động xử lý dữ liệu cá nhân",
+        "1 data scan / 1 lần quét dữ liệu",
+        "1 member / 1 thành viên",
+    ]
+    assert page.locator("a.deletelink").count() == 0, "deleting a tenant is not offered"
+    visit.screenshot("tenant")
     assert_nothing_left_the_service(visit)
 
 
@@ -101,6 +113,7 @@ def figure(visit: Visit, key: str) -> str:
 def test_the_pool_dashboard_figures_change_under_a_small_load(operator, visit: Visit, web):
     page = visit.page
     sign_in(visit, operator)
+    visit.screenshot("index")
     page.click("#module-operations a")
     page.wait_for_url("**/admin/connection-pools/")
     assert page.locator("h1").inner_text() == "Connection pools / Nhóm kết nối"
