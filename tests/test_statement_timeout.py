@@ -7,12 +7,14 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 
+import psycopg2.errors
 import pytest
 from django.db import OperationalError, connections
 
 from verisyntra.api.errors import is_query_timeout
-from verisyntra.db.config import POOLED_ALIASES, READ_ALIAS, WRITE_ALIAS, build_databases
+from verisyntra.db.config import POOLED_ALIASES, READ_ALIAS, STATEMENT_TIMEOUT_KEY, WRITE_ALIAS, build_databases
 from verisyntra.db.pools import reset_pools
+from verisyntra.db.timeouts import statement_with_timeout
 
 TIMEOUT_MS = 300
 
@@ -24,12 +26,13 @@ def statement_timeouts(environ: dict[str, str]):
     """Rebuild both aliases' connection OPTIONS from `environ`, as settings.py would at start-up,
     with fresh pools (a pool keeps the parameters it was created with)."""
     configured = build_databases(environ)
-    saved = {alias: dict(connections[alias].settings_dict["OPTIONS"]) for alias in POOLED_ALIASES}
+    keys = ("OPTIONS", STATEMENT_TIMEOUT_KEY)
+    saved = {alias: {key: connections[alias].settings_dict[key] for key in keys} for alias in POOLED_ALIASES}
     for alias in POOLED_ALIASES:
         connections[alias].close()
     reset_pools()
     for alias in POOLED_ALIASES:
-        connections[alias].settings_dict["OPTIONS"] = dict(configured[alias]["OPTIONS"])
+        connections[alias].settings_dict.update({key: configured[alias][key] for key in keys})
     try:
         yield
     finally:
@@ -37,7 +40,7 @@ def statement_timeouts(environ: dict[str, str]):
             connections[alias].close()
         reset_pools()
         for alias in POOLED_ALIASES:
-            connections[alias].settings_dict["OPTIONS"] = saved[alias]
+            connections[alias].settings_dict.update(saved[alias])
 
 
 @pytest.fixture
@@ -60,12 +63,91 @@ def show_statement_timeout(alias: str) -> str:
 
 def test_each_alias_reads_its_own_statement_timeout_variable():
     databases = build_databases({"READ_STATEMENT_TIMEOUT_MS": "250", "WRITE_STATEMENT_TIMEOUT_MS": "60000"})
-    assert databases["read"]["OPTIONS"]["options"] == "-c statement_timeout=250"
-    assert databases["write"]["OPTIONS"]["options"] == "-c statement_timeout=60000"
+    assert databases["read"][STATEMENT_TIMEOUT_KEY] == 250
+    assert databases["write"][STATEMENT_TIMEOUT_KEY] == 60000
     defaults = build_databases({})
-    assert defaults["read"]["OPTIONS"]["options"] == "-c statement_timeout=30000"
-    assert "options" not in defaults["write"]["OPTIONS"]
-    assert "options" not in build_databases({"READ_STATEMENT_TIMEOUT_MS": "0"})["read"]["OPTIONS"]
+    assert defaults["read"][STATEMENT_TIMEOUT_KEY] == 30000
+    assert defaults["write"][STATEMENT_TIMEOUT_KEY] == 0
+    assert build_databases({"READ_STATEMENT_TIMEOUT_MS": "0"})["read"][STATEMENT_TIMEOUT_KEY] == 0
+
+
+def test_no_alias_sends_the_startup_parameter_a_transaction_pooler_refuses():
+    # PgBouncer in transaction mode answers `options` with FATAL "unsupported startup parameter".
+    databases = build_databases({"READ_STATEMENT_TIMEOUT_MS": "250", "WRITE_STATEMENT_TIMEOUT_MS": "60000"})
+    assert all("options" not in databases[alias]["OPTIONS"] for alias in ("read", "write"))
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT 1", "SET LOCAL statement_timeout = 250; SELECT 1"),
+        ("  with x as (select 1) select * from x", "SET LOCAL statement_timeout = 250;   with x as (select 1) select * from x"),
+        ('ROLLBACK TO SAVEPOINT "s1"', 'ROLLBACK TO SAVEPOINT "s1"'),
+        ('SAVEPOINT "s1"', 'SAVEPOINT "s1"'),
+        ("VACUUM ANALYZE t", "VACUUM ANALYZE t"),
+        ("CREATE INDEX CONCURRENTLY i ON t (a)", "CREATE INDEX CONCURRENTLY i ON t (a)"),
+        ('DROP DATABASE "test_x"', 'DROP DATABASE "test_x"'),
+        ("REINDEX INDEX CONCURRENTLY i", "REINDEX INDEX CONCURRENTLY i"),
+        ("CREATE INDEX i ON t (a)", "SET LOCAL statement_timeout = 250; CREATE INDEX i ON t (a)"),
+    ],
+)
+def test_statements_carry_set_local_except_those_that_must_run_alone(sql, expected):
+    assert statement_with_timeout(sql, 250) == expected
+    assert statement_with_timeout(sql, 0) == sql
+
+
+@db
+def test_the_timeout_holds_for_one_statement_and_never_leaks_to_the_session(read_timeout):
+    # Outside a transaction the SET LOCAL and its statement are one implicit transaction: the next
+    # statement on the same server connection, sent by a plain psycopg2 cursor, sees the server's default.
+    import psycopg2.extensions
+
+    connection = connections[READ_ALIAS]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == f"{read_timeout}ms"
+        with psycopg2.extensions.cursor(connection.connection.dbapi_connection) as plain:
+            plain.execute("SHOW statement_timeout")
+            assert plain.fetchone()[0] == "0"
+
+
+@db
+def test_query_logs_see_the_statement_as_the_code_wrote_it(read_timeout):
+    seen = []
+    with connections[READ_ALIAS].execute_wrapper(lambda execute, sql, *rest: seen.append(sql) or execute(sql, *rest)):
+        with connections[READ_ALIAS].cursor() as cursor:
+            cursor.execute("SELECT 1")
+    assert seen == ["SELECT 1"]
+
+
+@db
+def test_a_failed_statement_inside_atomic_rolls_back_to_its_savepoint(read_timeout):
+    # ROLLBACK TO SAVEPOINT goes out alone: a SET LOCAL before it would fail in the aborted transaction.
+    from django.db import DatabaseError, transaction
+
+    with transaction.atomic(using=READ_ALIAS):
+        with pytest.raises(DatabaseError):
+            with transaction.atomic(using=READ_ALIAS):
+                with connections[READ_ALIAS].cursor() as cursor:
+                    cursor.execute("SELECT 1/0")
+        with connections[READ_ALIAS].cursor() as cursor:
+            cursor.execute("SELECT current_setting('statement_timeout')")
+            assert cursor.fetchone()[0] == f"{read_timeout}ms"
+
+
+@db
+def test_unpooled_connections_carry_their_timeout_per_statement():
+    from verisyntra.db.direct import direct_connection
+
+    conn = direct_connection(WRITE_ALIAS, application_name="verisyntra-test", statement_timeout_ms=200)
+    try:
+        with conn.cursor() as cursor:
+            with pytest.raises(psycopg2.errors.QueryCanceled):
+                cursor.execute("SELECT pg_sleep(5)")
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)
+    finally:
+        conn.close()
 
 
 @db

@@ -13,6 +13,7 @@ from typing import Any
 
 import dj_database_url
 
+from verisyntra.db.timeouts import timeout_cursor
 from verisyntra.env import env_bool, env_int, env_list, env_str
 
 POOLED_ENGINE = "dj_db_conn_pool.backends.postgresql"
@@ -34,6 +35,8 @@ POOL_DEFAULTS: dict[str, dict[str, int]] = {
 # after 30 s is a runaway: it is cancelled (a bilingual 504 `query_timeout`) instead of holding a read
 # connection forever. Writes have none by default: migrations and large scan chunks may run long.
 STATEMENT_TIMEOUT_DEFAULTS_MS: dict[str, int] = {READ_ALIAS: 30_000, WRITE_ALIAS: 0}
+# The alias's key holding that timeout; verisyntra.db.timeouts sends it with every statement.
+STATEMENT_TIMEOUT_KEY = "STATEMENT_TIMEOUT_MS"
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/verisyntra"
 
@@ -81,8 +84,12 @@ def database_alias(url: str, alias: str, environ: Mapping[str, str], test_name: 
     options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5, environ=environ))
     family = WRITE_ALIAS if alias == WRITE_ALIAS else READ_ALIAS
     statement_timeout_ms = env_int(f"{family.upper()}_STATEMENT_TIMEOUT_MS", STATEMENT_TIMEOUT_DEFAULTS_MS[family], environ=environ)
+    # Sent as SET LOCAL with each statement (verisyntra.db.timeouts), not as the startup parameter
+    # `options`: PgBouncer in transaction mode refuses that parameter, and a session setting would
+    # not survive its handing server connections from client to client between transactions.
+    config[STATEMENT_TIMEOUT_KEY] = statement_timeout_ms
     if statement_timeout_ms:
-        options["options"] = f"-c statement_timeout={statement_timeout_ms}"
+        options["cursor_factory"] = timeout_cursor(statement_timeout_ms)
     # Connections go back to the pool when the request ends; CONN_MAX_AGE=None would keep one
     # checked out per thread across requests and drain the pool (a thread keeps its connection
     # between requests, and the pool never gets it back).

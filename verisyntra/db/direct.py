@@ -10,7 +10,10 @@ must not queue behind the requests it protects). They all connect here, tagged w
 from __future__ import annotations
 
 import psycopg2
+import psycopg2.extensions
 from django.conf import settings
+
+from verisyntra.db.timeouts import timeout_cursor
 
 
 def direct_connection(
@@ -20,19 +23,23 @@ def direct_connection(
     connect_timeout: int = 3,
     statement_timeout_ms: int | None = None,
     autocommit: bool = True,
+    database: str | None = None,
 ) -> psycopg2.extensions.connection:
-    """A new psycopg2 connection to `alias`'s server and database; the caller closes it."""
+    """A new psycopg2 connection to `alias`'s server and database (or `database` on it); the caller closes it.
+
+    The statement timeout travels with each statement (`SET LOCAL`, verisyntra.db.timeouts), never as
+    the startup parameter `options`, which PgBouncer in transaction mode refuses.
+    """
     params = settings.DATABASES[alias]
     conn = psycopg2.connect(
         host=params.get("HOST") or None,
         port=params.get("PORT") or None,
         user=params.get("USER") or None,
         password=params.get("PASSWORD") or None,
-        dbname=params.get("NAME") or "postgres",
+        dbname=database or params.get("NAME") or "postgres",
         connect_timeout=connect_timeout,
         application_name=application_name,
-        # psycopg2 leaves out every parameter that is None, so no timeout means no `options` at all.
-        options=f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else None,
+        cursor_factory=timeout_cursor(statement_timeout_ms or 0),
     )
     conn.autocommit = autocommit
     return conn
