@@ -5,6 +5,8 @@ The order of the evidence:
 1. A name that says a type, with values that fit it: the type, reason `both`.
 2. Values that clearly show another type: the values win, reason `values` (a column called `email`
    that holds phone numbers holds phone numbers).
+   A type only a name can show (political views, biometrics ...) yields only to a strict format:
+   free text that reads like a person's name does not overrule `quan_diem_chinh_tri`.
 3. A name whose type has a strict format (phone, e-mail, ID numbers, dates ...) with values that do
    not fit it: not personal (a column called `phone` holding product codes).
    A name whose type is free text (names, addresses, diagnoses ...) stands with a lower
@@ -100,10 +102,12 @@ def classify_column(name: str, data_type: str, values: Sequence[str]) -> Verdict
         confirmed = counts[code][1]
         if confirmed >= min(detector.threshold, 0.7) * sampled:
             return Verdict(code, "both", round(0.75 + 0.24 * confirmed / sampled, 3), sampled, confirmed)
-    if by_values is not None and by_values[0] != code:
+    if by_values is not None and by_values[0] != code and (detector is not None or by_values[0] not in FREE_TEXT_TYPES):
         other, matched = by_values
         return Verdict(other, "values", round(0.5 + 0.45 * matched / sampled, 3), sampled, matched)
     if detector is None:
+        # A type only its name can show (political views, criminal records ...): free text that
+        # happens to read like a name does not overrule it, a phone number or an e-mail does.
         return Verdict(code, "name", 0.7, sampled, 0)
     codes = sum(1 for v in values if looks_like_code(v))
     if code in FREE_TEXT_TYPES and codes < 0.8 * sampled:

@@ -1,7 +1,7 @@
 """Name rules: which personal-data type a column's name suggests, in Vietnamese or English.
 
 Names are folded to ASCII words first (`text.name_tokens`), so `ho_ten`, `hoTen`, `HoTen`,
-`họ tên` and `HO_TEN` are the same words. A rule is a phrase of such words; it matches when its
+`ho ten` with diacritics and `HO_TEN` are the same words. A rule is a phrase of such words; it matches when its
 words appear in a row, or, for phrases of five letters or more, inside a name written without
 separators (`sodienthoai`, `ngaysinh`). The longest matching phrase wins, so `dia_chi_email` is an
 e-mail and `ip_address` an IP address, not an address.

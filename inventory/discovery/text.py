@@ -1,7 +1,7 @@
 """Text folding shared by the name rules and the value detectors.
 
 Vietnamese is matched without its diacritics: column names are mostly written without them
-(`ho_ten`, `so_dien_thoai`), values with or without them ("Nguyễn", "NGUYEN"), so both sides are
+(`ho_ten`, `so_dien_thoai`), values with or without them ("Nguyen" with its tone marks, "NGUYEN"), so both sides are
 folded to lower-case ASCII before any lookup and the vocabularies are kept in ASCII.
 """
 
@@ -17,7 +17,7 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 def fold(text: str) -> str:
-    """Lower-case ASCII without diacritics: "Nguyễn Văn Đức" -> "nguyen van duc"."""
+    """Lower-case ASCII without diacritics or stroked d: "Nguyen Van Duc" as written in Vietnamese -> "nguyen van duc"."""
     prepared = getattr(text, "folded", None)
     if prepared is not None:
         return prepared
@@ -33,7 +33,7 @@ def has_diacritics(text: str) -> bool:
 
 
 def name_tokens(name: str) -> tuple[str, ...]:
-    """A column or table name as folded words: "soDienThoai", "So_Dien_Thoai", "số điện thoại" -> (so, dien, thoai)."""
+    """A column or table name as folded words: "soDienThoai", "So_Dien_Thoai", "so dien thoai" with diacritics -> (so, dien, thoai)."""
     spaced = _CAMEL_BOUNDARY.sub("_", name.translate(_STROKED_D))
     return tuple(token for token in _NON_ALNUM.split(fold(spaced)) if token)
 

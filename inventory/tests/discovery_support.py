@@ -112,6 +112,7 @@ PRODUCTS = [
     "Nồi cơm điện",
     "Sữa tươi",
 ]
+DRUGS = ["Thuốc hạ sốt Paracetamol 500mg", "Siro ho Prospan", "Thuốc đau dạ dày Phosphalugel", "Thuốc trị viêm họng", "Kem trị bỏng"]
 CATEGORIES = ["Đồ uống", "Thực phẩm", "Thời trang", "Gia dụng", "Điện tử"]
 STATUSES = ["Chờ xác nhận", "Đang giao", "Đã giao", "Đã hủy", "Hoàn tiền"]
 MOBILE_PREFIXES = ["032", "033", "034", "035", "036", "037", "038", "039", "070", "076", "077", "078", "079", "081", "083", "085", "086"]
@@ -151,6 +152,10 @@ def phone(rng: random.Random) -> str:
     if style < 0.85:
         return f"0{body[:2]} {body[2:5]} {body[5:]}"
     return f"0{body[:2]}.{body[2:5]}.{body[5:]}"
+
+
+def phone_digits(rng: random.Random) -> str:
+    return "0" + rng.choice(MOBILE_PREFIXES)[1:] + "".join(rng.choice("0123456789") for _ in range(7))
 
 
 def email(rng: random.Random) -> str:
@@ -334,6 +339,11 @@ VALUES: dict[str, Callable[[random.Random], Any]] = {
     "company_tax_code": company_tax_code,
     "warehouse_address": address,
     "flag": lambda rng: rng.random() < 0.5,
+    # Hard cases of the benchmark (`HARD_COLUMNS`).
+    "old_identity_card": old_identity_card,
+    "rare_full_name": lambda rng: f"{rng.choice(RARE_FAMILY)} {rng.choice(MIDDLE_MALE)} {rng.choice(GIVEN_MALE)}",
+    "phone_as_number": lambda rng: int(phone_digits(rng)),
+    "drug_name": _pick(DRUGS),
 }
 NOT_PERSONAL = frozenset(
     {
@@ -562,3 +572,198 @@ def server_available(engine: str) -> bool:
     except Exception:  # noqa: BLE001 - any failure to connect means "not available"
         return False
     return True
+
+
+# --- the labelled corpus of the classification benchmark ---------------------------------------
+
+# How real schemas name each type: Vietnamese and English, snake and camel case, with and without diacritics.
+NAME_VARIANTS: dict[str, list[str]] = {
+    "full_name": [
+        "ho_ten",
+        "hoTen",
+        "HoVaTen",
+        "ho_va_ten",
+        "ten_khach_hang",
+        "TenKH",
+        "full_name",
+        "customerName",
+        "họ_tên",
+        "ten_benh_nhan",
+    ],
+    "phone": [
+        "so_dien_thoai",
+        "soDienThoai",
+        "sdt",
+        "SDT",
+        "dien_thoai",
+        "phone",
+        "mobile",
+        "sodienthoai",
+        "số_điện_thoại",
+        "phone_number",
+    ],
+    "email": ["email", "Email", "e_mail", "dia_chi_email", "emailAddress", "thu_dien_tu"],
+    "citizen_id": ["cccd", "CCCD", "so_cccd", "soCMND", "cmnd", "can_cuoc", "so_dinh_danh", "national_id"],
+    "passport": ["ho_chieu", "so_ho_chieu", "passport", "passportNo"],
+    "tax_code": ["ma_so_thue", "mst", "MST", "maSoThue", "tax_code"],
+    "date_of_birth": ["ngay_sinh", "ngaySinh", "dob", "birth_date", "ngày_sinh", "date_of_birth"],
+    "address": ["dia_chi", "diaChi", "dia_chi_thuong_tru", "noi_o", "address", "que_quan", "địa_chỉ", "tam_tru"],
+    "gender": ["gioi_tinh", "gioiTinh", "gender", "sex"],
+    "marital_status": ["tinh_trang_hon_nhan", "hon_nhan", "marital_status"],
+    "religion": ["ton_giao", "tonGiao", "religion", "tôn_giáo"],
+    "ethnicity": ["dan_toc", "danToc", "ethnicity"],
+    "blood_group": ["nhom_mau", "nhomMau", "blood_type"],
+    "health": ["chan_doan", "benh_an", "tien_su_benh", "chanDoan", "diagnosis", "benh_ly", "ket_qua_kham"],
+    "payment_card": ["so_the", "card_number", "so_the_tin_dung"],
+    "licence_plate": ["bien_so_xe", "bienSo", "license_plate"],
+    "health_insurance": ["so_the_bhyt", "ma_bhyt", "bhyt"],
+    "ip_address": ["ip_address", "dia_chi_ip", "client_ip", "ip"],
+    "location": ["toa_do", "vi_tri", "gps", "location"],
+    "nationality": ["quoc_tich", "quocTich", "nationality"],
+    "bank_account": ["so_tai_khoan", "stk", "soTaiKhoan", "account_number", "tai_khoan_ngan_hang"],
+    "social_insurance": ["so_bhxh", "ma_bhxh", "maBHXH"],
+    "driving_licence": ["so_gplx", "bang_lai", "gplx"],
+    "online_account": ["ten_dang_nhap", "username", "tenDangNhap"],
+    "image": ["anh_dai_dien", "avatar", "anh_the"],
+    "family_relation": ["quan_he", "moi_quan_he", "nguoi_than"],
+    "political_view": ["quan_diem_chinh_tri", "dang_phai"],
+    "criminal_record": ["tien_an", "an_tich", "ly_lich_tu_phap"],
+    "sex_life": ["xu_huong_tinh_duc", "sexual_orientation"],
+    "genetic": ["ma_gen", "dna", "du_lieu_di_truyen"],
+    "biometric": ["van_tay", "vanTay", "khuon_mat", "fingerprint"],
+}
+# Types whose values are distinctive enough to be found under any name (c1, c2 ...) or a misleading one.
+VALUE_TYPES = [
+    "full_name",
+    "phone",
+    "email",
+    "citizen_id",
+    "passport",
+    "tax_code",
+    "date_of_birth",
+    "address",
+    "gender",
+    "marital_status",
+    "religion",
+    "ethnicity",
+    "blood_group",
+    "health",
+    "payment_card",
+    "licence_plate",
+    "health_insurance",
+    "ip_address",
+    "location",
+]
+# Columns of business tables: (name, kind), none personal. The organisation's own address, phone
+# and tax code are not personal data.
+NON_PERSONAL_COLUMNS = [
+    ("ma_san_pham", "product_code"),
+    ("sku", "product_code"),
+    ("ten_san_pham", "product_name"),
+    ("gia", "amount"),
+    ("total", "amount"),
+    ("so_luong", "quantity"),
+    ("ma_vach", "barcode"),
+    ("mo_ta", "description"),
+    ("trang_thai", "status"),
+    ("ngay_dat", "order_date"),
+    ("created_at", "order_time"),
+    ("so_hoa_don", "invoice_number"),
+    ("danh_muc", "category"),
+    ("dia_chi_kho", "warehouse_address"),
+    ("ma_so_thue_cong_ty", "company_tax_code"),
+    ("sdt_cong_ty", "phone"),
+    ("is_active", "flag"),
+]
+ORGANISATION_KINDS = frozenset({"warehouse_address", "company_tax_code", "phone"})
+# A type's name with another type's values is labelled with the values' type, except where the
+# values are legitimately the named type too: since July 2025 a person's tax code is their
+# 12-digit identification number.
+_AMBIGUOUS_PAIRS = {("tax_code", "citizen_id")}
+
+
+@dataclass(frozen=True)
+class CorpusColumn:
+    """A benchmark column: its name, what fills it, its true label, and which case of the corpus it is."""
+
+    name: str
+    kind: str
+    label: str | None
+    case: str  # named | meaningless | misleading | misleading_code | business
+
+
+def corpus_columns(rng: random.Random, count: int) -> list[CorpusColumn]:
+    """`count` labelled columns: about half named for their type, a fifth called c1, c2 ..., a sixth
+    with a misleading name (another type's, or a personal name over product codes), the rest business columns."""
+    columns: list[CorpusColumn] = []
+    named_types = list(NAME_VARIANTS)
+    for index in range(count):
+        roll = rng.random()
+        if roll < 0.48:
+            kind = named_types[index % len(named_types)]
+            columns.append(CorpusColumn(rng.choice(NAME_VARIANTS[kind]), kind, kind, "named"))
+        elif roll < 0.68:
+            kind = rng.choice(VALUE_TYPES)
+            columns.append(CorpusColumn(f"c{index}", kind, kind, "meaningless"))
+        elif roll < 0.78:
+            named, kind = rng.sample(VALUE_TYPES, 2)
+            label = named if (named, kind) in _AMBIGUOUS_PAIRS else kind
+            columns.append(CorpusColumn(rng.choice(NAME_VARIANTS[named]), kind, label, "misleading"))
+        elif roll < 0.84:
+            named = rng.choice(VALUE_TYPES)
+            columns.append(
+                CorpusColumn(rng.choice(NAME_VARIANTS[named]), rng.choice(["product_code", "invoice_number"]), None, "misleading_code")
+            )
+        else:
+            name, kind = rng.choice(NON_PERSONAL_COLUMNS)
+            # Only its name says an organisation's address or phone is not a person's: keep it.
+            if rng.random() < 0.3 and kind not in ORGANISATION_KINDS:
+                name = f"c{index}"
+            columns.append(CorpusColumn(name, kind, None, "business"))
+    return columns
+
+
+def sql_type(engine: str, kind: str) -> str:
+    """The column type a source would give values of `kind`."""
+    if kind == "phone_as_number":
+        return "bigint"
+    if kind in ("date_of_birth", "order_date"):
+        return "date"
+    if kind == "order_time":
+        return "timestamp" if engine == "postgresql" else "datetime"
+    if kind == "biometric":
+        return "bytea" if engine == "postgresql" else "blob"
+    if kind == "amount":
+        return "numeric(14,0)" if engine == "postgresql" else "decimal(14,0)"
+    if kind == "quantity":
+        return "integer"
+    if kind == "flag":
+        return "boolean"
+    return "text" if engine == "postgresql" else "varchar(255)"
+
+
+def corpus_value(kind: str, rng: random.Random, *, noisy: bool) -> Any:
+    """One value of `kind`; a tenth are NULL, and in noisy columns one in twenty is filler ("N/A", "-", "0")."""
+    if rng.random() < 0.1:
+        return None
+    value = VALUES[kind](rng)
+    if noisy and isinstance(value, str) and rng.random() < 0.05:
+        return rng.choice(["N/A", "-", "0", "không rõ"])
+    return value
+
+
+HARD_COLUMNS: list[CorpusColumn] = [
+    # Values no detector can tell alone: bank account numbers, country names and 9-digit identity
+    # card numbers look like order numbers and product origins; a phone stored as a number lost its 0.
+    CorpusColumn("c_a", "bank_account", "bank_account", "hard"),
+    CorpusColumn("c_b", "nationality", "nationality", "hard"),
+    CorpusColumn("c_c", "old_identity_card", "citizen_id", "hard"),
+    CorpusColumn("c_d", "phone_as_number", "phone", "hard"),
+    # Names whose family name is outside the classifier's list.
+    CorpusColumn("c_e", "rare_full_name", "full_name", "hard"),
+    # A person's-name column holding product names keeps its name's type (free text is not a contradiction).
+    CorpusColumn("ho_ten", "product_name", None, "hard"),
+    # Medicine names mention symptoms: a pharmacy's product list reads like diagnoses.
+    CorpusColumn("ten_thuoc", "drug_name", None, "hard"),
+]
+"""Columns the classifier is known to get wrong, measured apart from the corpus (outside its target)."""
