@@ -169,6 +169,7 @@ def test_runaway_read_is_cancelled_after_the_timeout_not_left_running(read_timeo
 
 
 @db
+@pytest.mark.needs_backend_pid
 def test_lost_connection_is_not_mistaken_for_a_timeout():
     with connections[WRITE_ALIAS].cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")

@@ -41,6 +41,7 @@ def run_in_child(body) -> dict:
     return json.loads(data)
 
 
+@pytest.mark.needs_backend_pid
 def test_forked_child_opens_its_own_connections_and_parent_keeps_working():
     Tenant.objects.create(name="Before fork")
     # The parent holds a live write connection (checked out) and a pooled read connection.

@@ -35,6 +35,7 @@ def test_reads_use_read_alias_and_writes_use_write_alias(query_log):
     assert application_name_of(select_pid) == "verisyntra-read"
 
 
+@pytest.mark.needs_backend_pid
 def test_reads_inside_write_transaction_use_write_alias(query_log):
     with transaction.atomic(using=WRITE_ALIAS):
         tenant = Tenant.objects.create(name="Uncommitted")
