@@ -206,6 +206,97 @@ ensure_chromium() {  # the browser tests (tests/browser) drive Debian's chromium
   [ -x "$chromium" ] || die "chromium installed but $chromium is missing; set CHROMIUM"
 }
 
+# Discovery's tests and benchmarks build real MySQL/MariaDB sources (inventory/tests/discovery_support.py)
+# on DISCOVERY_MYSQL_URL's server. A local one is installed (Debian's mariadb-server), initialised and
+# started when nothing listens, and its root is let in over TCP without a password, as on the
+# development machines (a fresh install admits root only through the Unix socket).
+ensure_mariadb() {
+  local url="${DISCOVERY_MYSQL_URL:-mysql://root@127.0.0.1:3306}" host port
+  read -r host port < <(url_host_port "$url" 3306)
+  if ! listening "$host" "$port"; then
+    is_local "$host" || die "MariaDB at $host:$port is not reachable; check DISCOVERY_MYSQL_URL"
+    if [ ! -x /usr/sbin/mariadbd ]; then
+      if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        die "nothing listens on $host:$port and MariaDB is not installed: apt-get install mariadb-server, or set DISCOVERY_MYSQL_URL"
+      fi
+      say "installing MariaDB (apt-get install mariadb-server)"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get install -y -q mariadb-server >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q mariadb-server >/dev/null 2>&1; } \
+        || die "apt-get install mariadb-server failed"
+    fi
+    if [ ! -d /var/lib/mysql/mysql ]; then
+      mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null 2>&1 || die "mariadb-install-db failed"
+    fi
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+    say "starting local MariaDB on port $port"
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql --port="$port" \
+      || die "could not start mariadbd"
+    wait_for "$host" "$port" 30 || die "MariaDB did not start listening on $host:$port"
+  fi
+  DISCOVERY_MYSQL_URL="$url" "$PY" - <<'PY' && return 0
+import os, sys, time, pymysql
+from urllib.parse import urlsplit
+url = urlsplit(os.environ["DISCOVERY_MYSQL_URL"])
+for _ in range(50):
+    try:
+        pymysql.connect(host=url.hostname, port=url.port or 3306, user=url.username or "root", password=url.password or "", connect_timeout=3).close()
+        sys.exit(0)
+    except pymysql.err.OperationalError as exc:
+        if exc.args[0] == 1045:  # access denied: no point in waiting
+            sys.exit(f"MariaDB refused the login: {exc}")
+        time.sleep(0.2)
+sys.exit("MariaDB did not become ready")
+PY
+  is_local "$host" && [ "$(id -u)" = 0 ] || die "cannot log in to MariaDB at $host:$port; check DISCOVERY_MYSQL_URL"
+  say "letting MariaDB's root in over TCP without a password (local server)"
+  mariadb --protocol=socket -uroot \
+    -e "ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('')" \
+    || die "could not open MariaDB's root to TCP logins"
+}
+
+ensure_pgbouncer() {  # scripts/test-pgbouncer runs the tests through Debian's PgBouncer (deploy/pgbouncer.ini.template)
+  [ -x /usr/sbin/pgbouncer ] && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    die "pgbouncer is not installed: apt-get install pgbouncer (PgBouncer >= 1.18 at /usr/sbin/pgbouncer)"
+  fi
+  say "installing pgbouncer (apt-get install pgbouncer)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q pgbouncer >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q pgbouncer >/dev/null 2>&1; } \
+    || die "apt-get install pgbouncer failed"
+  [ -x /usr/sbin/pgbouncer ] || die "pgbouncer installed but /usr/sbin/pgbouncer is missing"
+}
+
+# PgBouncer refuses to run as root ("PgBouncer should not run as root"): as root, it runs as
+# PGBOUNCER_USER (default postgres, which Debian's PostgreSQL creates), in a directory that user owns.
+start_pgbouncer() {  # port run_dir: render the ini for DATABASE_URL's server into run_dir, start PgBouncer there
+  local port="$1" dir="$2" user="${PGBOUNCER_USER:-postgres}" upstream auth=trust
+  listening 127.0.0.1 "$port" && die "port $port is in use; set PGBOUNCER_PORT to a free one"
+  upstream="$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit((p.scheme, p.netloc, "", "", "")))' "$DATABASE_URL")"
+  # With a password in DATABASE_URL clients must give it too; the development server trusts local users.
+  case "$upstream" in *://*:*@*) auth=scram-sha-256;; esac
+  mkdir -p "$dir"
+  "$PY" "$ROOT/deploy/pgbouncer_ini.py" "$dir" "$upstream" --listen-port "$port" --auth-type "$auth" >/dev/null \
+    || die "could not render deploy/pgbouncer.ini.template"
+  rm -f "$dir/pgbouncer.log"
+  if [ "$(id -u)" = 0 ]; then
+    chown -R "$user" "$dir"
+    # max_client_conn needs more descriptors than the usual soft limit of 1024.
+    (ulimit -n 8192 2>/dev/null || true; su -s /bin/sh "$user" -c "/usr/sbin/pgbouncer -d '$dir/pgbouncer.ini'") \
+      || die "pgbouncer did not start as $user: $(tail -n 3 "$dir/pgbouncer.log" 2>/dev/null)"
+  else
+    (ulimit -n 8192 2>/dev/null || true; /usr/sbin/pgbouncer -d "$dir/pgbouncer.ini") || die "pgbouncer did not start: $(tail -n 3 "$dir/pgbouncer.log" 2>/dev/null)"
+  fi
+  wait_for 127.0.0.1 "$port" 10 || die "pgbouncer is not listening on $port: $(tail -n 3 "$dir/pgbouncer.log" 2>/dev/null)"
+}
+
+stop_pgbouncer() {  # run_dir: stop the PgBouncer start_pgbouncer started there
+  local pid
+  pid="$(cat "$1/pgbouncer.pid" 2>/dev/null)" || return 0
+  kill "$pid" 2>/dev/null || true
+}
+
 ensure_docker_compose() {  # tests/test_configuration.py checks docker-compose.yml with a real Compose implementation
   command -v docker-compose >/dev/null 2>&1 && return 0
   docker compose version >/dev/null 2>&1 && return 0
