@@ -125,6 +125,8 @@ def render_text(report: dict, lang: Language = "en") -> str:
         lines.append(
             "  " + label("live_line", alias=pool["alias"], app=pool["application_name"], total=connections["total"], states=states)
         )
+    if any(server.get("pooler") for server in report["servers"]):
+        lines.append("  " + label("pooler_live_note"))
     lines += ["", label("headroom")]
     for server in report["servers"]:
         aliases = "+".join(server["aliases"])
@@ -155,6 +157,22 @@ def render_text(report: dict, lang: Language = "en") -> str:
                 headroom=server["headroom_at_full_load"],
             )
         )
+        pooler = server.get("pooler")
+        if pooler:
+            lines.append(
+                "    "
+                + label(
+                    "pooler_line",
+                    version=(pooler["version"] or "").replace("PgBouncer ", ""),
+                    source=pooler["source"],
+                    mode=pooler["pool_mode"] or "?",
+                    clients=pooler["configured_client_need"],
+                    max_client=pooler["max_client_conn"] if pooler["max_client_conn"] is not None else "?",
+                    per_pool=pooler["server_connections_per_pool"] if pooler["server_connections_per_pool"] is not None else "?",
+                    servers=sum(pool["servers_total"] for pool in pooler["pools"]),
+                    waiting=sum(pool["clients_waiting"] for pool in pooler["pools"]),
+                )
+            )
     lines += ["", label("leaks", threshold=report["leak_threshold_seconds"])]
     if not report["leak_suspects"]:
         lines.append("  " + label("leak_none"))

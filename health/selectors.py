@@ -26,6 +26,7 @@ from health import status as st
 from verisyntra.checks import process_count
 from verisyntra.db.config import POOLED_ALIASES, READ_ALIASES
 from verisyntra.db.direct import direct_connection
+from verisyntra.db.pooler import Pooler, pooler_in_front
 from verisyntra.db.pools import PoolExhausted, PoolStatistics, pool_statistics
 from verisyntra.db.replicas import replica_report, replica_states
 from verisyntra.messages import render
@@ -75,6 +76,9 @@ class ServerView:
     leak_suspects: list[dict] = field(default_factory=list)
     # The idle-in-transaction age `leak_suspects` were read with (None: not looked for).
     leak_threshold_seconds: float | None = None
+    # PgBouncer between the pools and this server (verisyntra.db.pooler): the pools' connections are
+    # then its clients, and the server sees only PgBouncer's server connections.
+    pooler: Pooler | None = None
 
     @property
     def available_connections(self) -> int:
@@ -90,7 +94,19 @@ class ServerView:
         return {"total": sum(by_state.values()), **dict(sorted(by_state.items()))}
 
     def configured_need(self) -> int:
-        """Connections the configured pools may open on this server, all web and worker processes at full load."""
+        """Server connections the configured pools may cause on this server, all web and worker processes at full load.
+
+        Behind PgBouncer, at most its server connections per (database, user) pair for each pair the aliases use.
+        """
+        clients = self.configured_client_need()
+        per_pool = self.pooler.server_connections_per_pool() if self.pooler is not None else None
+        if per_pool is None:
+            return clients
+        pairs = {(settings.DATABASES[a].get("NAME"), settings.DATABASES[a].get("USER")) for a in self.aliases}
+        return min(clients, per_pool * len(pairs))
+
+    def configured_client_need(self) -> int:
+        """Connections the configured pools may open (to PgBouncer when one is in front), all processes at full load."""
         return sum(pool_statistics(alias).capacity for alias in self.aliases) * process_count()
 
     def as_dict(self) -> dict:
@@ -105,6 +121,9 @@ class ServerView:
             "available_connections": self.available_connections,
             "client_connections": self.client_connections,
             "usage_percent": self.usage_percent,
+            # Behind PgBouncer: max_connections and client_connections above are the server's (per server
+            # connection); the pools' connections are PgBouncer's clients, counted against its max_client_conn.
+            "pooler": None if self.pooler is None else {**self.pooler.as_dict(), "configured_client_need": self.configured_client_need()},
         }
 
 
@@ -170,6 +189,8 @@ def server_views(leak_threshold_seconds: float | None = None) -> dict[tuple[str,
         except psycopg2.Error as exc:
             view.reachable = False
             view.error = first_line(exc)
+        if view.reachable:
+            view.pooler = pooler_in_front(aliases[0])
         views[(host, port)] = view
     return views
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from verisyntra.db.config import READ_ALIAS, WRITE_ALIAS
+from verisyntra.db.pooler import pooler_in_front
 from verisyntra.db.pools import pool_statistics
 from verisyntra.db.sizing import advice_text, measured_advice, recommended_pools
 from verisyntra.messages import Bilingual, render
@@ -75,6 +76,9 @@ class Sizing:
     read_configured_total: int
     write_far_above: bool
     advice: list[tuple[str, str]]
+    # Behind PgBouncer the figures above are client connections to it; the server sees at most this many
+    # write server connections (PgBouncer's pool for the write alias's database and user). None: no pooler.
+    write_server_connections_at_most: int | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -91,6 +95,25 @@ class Sizing:
             "read_configured_total": self.read_configured_total,
             "write_far_above_core_rule": self.write_far_above,
             "advice": [{"en": en, "vi": vi} for en, vi in self.advice],
+            "behind_pooler": self.write_server_connections_at_most is not None,
+            # Which figures count connections to PgBouncer (per client) and which PostgreSQL's own (per server).
+            "counted_per": {
+                "client": [
+                    "read_capacity_per_process",
+                    "write_capacity_per_process",
+                    "write_usable_per_web_process",
+                    "write_usable_per_worker_process",
+                    "write_usable_total",
+                    "write_configured_total",
+                    "read_configured_total",
+                ]
+                if self.write_server_connections_at_most is not None
+                else [],
+                "server": ["core_rule_connections", "write_server_connections_at_most"]
+                if self.write_server_connections_at_most is not None
+                else ["core_rule_connections", "write_usable_total", "write_configured_total", "read_configured_total"],
+            },
+            "write_server_connections_at_most": self.write_server_connections_at_most,
         }
 
 
@@ -105,7 +128,11 @@ def sizing(write_host: str) -> Sizing:
     write_per_worker = min(write.capacity, 1)
     write_usable = web * write_per_web + workers * write_per_worker
     processes = web + workers
-    far_above = rule is not None and write_usable > FAR_ABOVE_FACTOR * rule
+    # Behind PgBouncer, PostgreSQL runs at most PgBouncer's pool of server connections, whatever the clients hold.
+    pooler = pooler_in_front(WRITE_ALIAS)
+    server_bound = pooler.server_connections_per_pool() if pooler is not None else None
+    write_on_server = min(write_usable, server_bound) if server_bound is not None else write_usable
+    far_above = rule is not None and write_on_server > FAR_ABOVE_FACTOR * rule
 
     advice: list[tuple[str, str]] = [
         advice_text(
@@ -170,4 +197,5 @@ def sizing(write_host: str) -> Sizing:
         read_configured_total=read.capacity * processes,
         write_far_above=far_above,
         advice=advice,
+        write_server_connections_at_most=server_bound if pooler is not None else None,
     )

@@ -3,7 +3,12 @@
 - verisyntra.E001: a `POOL_OPTIONS` key that django-db-connection-pool would silently ignore.
 - verisyntra.W001: the pools' total capacity, times the number of web and worker processes,
   exceeds what the PostgreSQL server accepts (`max_connections - superuser_reserved_connections`).
+  Behind PgBouncer (verisyntra.db.pooler) the pools hold client connections: they are checked
+  against PgBouncer's `max_client_conn`, and PgBouncer's own server connections (its pool size per
+  database and user pair) against the PostgreSQL server's limit.
 - verisyntra.W002: the server's limits could not be read (it is down or unreachable).
+- verisyntra.W004: PgBouncer is in front but its limits are unknown (its admin console refused
+  the user, and the PGBOUNCER_* variables are not set), so the client side is not checked.
 - verisyntra.W003: with read replicas, PRIMARY_PIN_SECONDS is shorter than the staleness a replica may
   have while still serving reads (REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS).
 
@@ -22,6 +27,7 @@ from django.core.checks import Error, Warning, register
 
 from verisyntra.db.config import POOL_KEYS, POOLED_ALIASES
 from verisyntra.db.direct import direct_connection
+from verisyntra.db.pooler import Pooler, pooler_in_front
 
 
 @register("pools")
@@ -79,6 +85,10 @@ def pool_capacity_check(app_configs=None, **kwargs):
             settings.DATABASES[a]["POOL_OPTIONS"].get("POOL_SIZE", 0) + settings.DATABASES[a]["POOL_OPTIONS"].get("MAX_OVERFLOW", 0)
             for a in aliases
         )
+        pooler = pooler_in_front(aliases[0])
+        if pooler is not None:
+            messages += pooler_capacity_check(pooler, aliases, capacity, processes)
+            continue
         try:
             max_connections, reserved = read_server_limits(aliases[0])
         except psycopg2.Error as exc:
@@ -104,6 +114,62 @@ def pool_capacity_check(app_configs=None, **kwargs):
                     id="verisyntra.W001",
                 )
             )
+    return messages
+
+
+def pooler_capacity_check(pooler: Pooler, aliases: list[str], capacity: int, processes: int) -> list[Warning]:
+    """W001 behind PgBouncer: client connections against max_client_conn, server connections against max_connections."""
+    where = f"PgBouncer at {pooler.host}:{pooler.port}"
+    source = "its admin console" if pooler.source == "admin console" else "the PGBOUNCER_* variables"
+    messages = []
+    if not pooler.limits_known:
+        messages.append(
+            Warning(
+                f"{where} is in front of {'+'.join(aliases)}, but its limits are unknown ({pooler.console_error or 'not set'}).",
+                hint="Add the database user to PgBouncer's stats_users, or set PGBOUNCER_MAX_CLIENT_CONN and "
+                "PGBOUNCER_DEFAULT_POOL_SIZE (docs/scaling.md).",
+                id="verisyntra.W004",
+            )
+        )
+    clients = capacity * processes
+    if pooler.max_client_conn is not None and clients > pooler.max_client_conn:
+        messages.append(
+            Warning(
+                f"Pools {'+'.join(aliases)} can open {capacity} client connections per process x {processes} processes = {clients}, "
+                f"but {where} accepts {pooler.max_client_conn} clients (max_client_conn, from {source}).",
+                hint="Raise PgBouncer's max_client_conn (client connections are cheap), or lower READ_/WRITE_POOL_SIZE and "
+                "*_MAX_OVERFLOW. `manage.py pool_report` shows the live figures.",
+                id="verisyntra.W001",
+            )
+        )
+    per_pool = pooler.server_connections_per_pool()
+    if per_pool is None:
+        return messages
+    # One PgBouncer pool per (database, user) pair the aliases use; each may open per_pool server connections.
+    pairs = {(settings.DATABASES[a].get("NAME"), settings.DATABASES[a].get("USER")) for a in aliases}
+    servers = per_pool * len(pairs)
+    try:
+        max_connections, reserved = read_server_limits(aliases[0])
+    except psycopg2.Error as exc:
+        messages.append(
+            Warning(
+                f"Could not read max_connections through {where} to check its server connections: {str(exc).strip()}",
+                hint="Start PostgreSQL or check PgBouncer's [databases] section.",
+                id="verisyntra.W002",
+            )
+        )
+        return messages
+    available = max_connections - reserved
+    if servers > available:
+        messages.append(
+            Warning(
+                f"{where} may open {per_pool} server connections per database and user x {len(pairs)} = {servers} "
+                f"(default_pool_size + reserve_pool_size, from {source}), but the PostgreSQL behind it accepts {available} "
+                f"(max_connections {max_connections} - {reserved} reserved).",
+                hint="Lower PgBouncer's default_pool_size (about 2 x the server's cores is enough) or raise max_connections.",
+                id="verisyntra.W001",
+            )
+        )
     return messages
 
 

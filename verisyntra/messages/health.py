@@ -109,6 +109,18 @@ MESSAGES: dict[str, Message] = {
         "configured pools at full load: {need:num} ({processes:num} processes x pools) -> headroom {headroom:num}",
         "các nhóm kết nối khi đầy tải: {need:num} ({processes:num} tiến trình x nhóm kết nối) -> dư địa {headroom:num}",
     ),
+    "report.pooler_line": Message(
+        "behind PgBouncer {version} ({source}, {mode} mode): the pools are its clients, {clients:num} at full load against "
+        "max_client_conn {max_client}; the server sees only its server connections, at most {per_pool} per database and user, "
+        "{servers:num} open now, {waiting:num} clients waiting",
+        "sau PgBouncer {version} ({source}, chế độ {mode}): các nhóm kết nối là máy khách của nó, {clients:num} khi đầy tải so với "
+        "max_client_conn {max_client}; máy chủ chỉ thấy các kết nối máy chủ của nó, tối đa {per_pool} cho mỗi cơ sở dữ liệu "
+        "và người dùng, đang mở {servers:num}, {waiting:num} máy khách đang chờ",
+    ),
+    "report.pooler_live_note": Message(
+        "(behind PgBouncer these are server connections, named after the last client that used each one: the split by pool is approximate)",
+        "(sau PgBouncer đây là các kết nối máy chủ, mang tên máy khách cuối cùng đã dùng mỗi kết nối: cách chia theo nhóm chỉ gần đúng)",
+    ),
     "report.leaks": Message(
         "Idle in transaction for {threshold:num} s or more (leak suspects)",
         "Nhàn rỗi trong giao dịch từ {threshold:num} giây trở lên (nghi rò rỉ)",
@@ -135,7 +147,9 @@ MESSAGES: dict[str, Message] = {
         "Tiến trình của báo cáo không giữ nhóm kết nối nào: mức sử dụng và các lần hết kết nối gần đây của từng tiến trình "
         "có trong /health/connection-pools của tiến trình đó và trong /metrics)",
     ),
-    "report.advice": Message("Configuration advice (it does not change the status)", "Khuyến nghị cấu hình (không làm thay đổi trạng thái)"),
+    "report.advice": Message(
+        "Configuration advice (it does not change the status)", "Khuyến nghị cấu hình (không làm thay đổi trạng thái)"
+    ),
     # PostgreSQL's connection states (pg_stat_activity.state), as the report names them.
     "pg_state.active": Message("active", "đang chạy truy vấn"),
     "pg_state.idle": Message("idle", "nhàn rỗi"),
