@@ -41,23 +41,27 @@ DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/4"
 VENV_BIN = Path(sys.executable).parent
 
 
+CATEGORIES = ("Category 2: Basic Personal Data", "Category 1: Sensitive Personal Data", "Category 3: Public Data")
+
+
+def record(i: int) -> dict:
+    """The i-th realistic activity: Vietnamese text, three categories, a few list fields."""
+    return {
+        "activity_name": samples.SCAN["activity_name"].format(branch=i % 97, i=i),
+        "pdpl_category": CATEGORIES[i % 3],
+        "data_fields": ["ho_ten", "ngay_sinh", "so_dien_thoai", "email", "dia_chi"],
+        "purpose": samples.SCAN["purpose"],
+        "legal_basis": ("consent", "contract", "legitimate_interest")[i % 3],
+        "data_subjects": ["khach_hang"],
+        "recipients": ["bo_phan_cskh", "doi_tac_van_chuyen"],
+        "cross_border_transfer": i % 10 == 0,
+        "retention_months": 24 + i % 36,
+    }
+
+
 def records(count: int) -> list[dict]:
-    """Realistic activities: Vietnamese text, three categories, a few list fields."""
-    categories = ("Category 2: Basic Personal Data", "Category 1: Sensitive Personal Data", "Category 3: Public Data")
-    return [
-        {
-            "activity_name": samples.SCAN["activity_name"].format(branch=i % 97, i=i),
-            "pdpl_category": categories[i % 3],
-            "data_fields": ["ho_ten", "ngay_sinh", "so_dien_thoai", "email", "dia_chi"],
-            "purpose": samples.SCAN["purpose"],
-            "legal_basis": ("consent", "contract", "legitimate_interest")[i % 3],
-            "data_subjects": ["khach_hang"],
-            "recipients": ["bo_phan_cskh", "doi_tac_van_chuyen"],
-            "cross_border_transfer": i % 10 == 0,
-            "retention_months": 24 + i % 36,
-        }
-        for i in range(count)
-    ]
+    """The first `count` realistic activities (`record`)."""
+    return [record(i) for i in range(count)]
 
 
 class Worker:
