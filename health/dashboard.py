@@ -24,14 +24,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from health import metrics
 from health import status as st
-from health.selectors import connection_pools_health, server_address, server_views
+from health.selectors import connection_pools_health, server_address, server_views_cached
 from health.sizing import sizing
 from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
 from verisyntra.db.replicas import replica_report
 from verisyntra.messages import CATALOGUE, Bilingual, render
 
-# How often the page asks for fresh figures; each refresh opens two short server connections
-# (the endpoint's read and the leak suspects' details), tagged verisyntra-health, never a pooled one.
+# How often the page asks for fresh figures. The server's view is the endpoint's own reading
+# (at most one short verisyntra-health session per process every SERVER_VIEW_CACHE_SECONDS, never a
+# pooled connection), so the leak suspects listed are the ones its verdict counted.
 REFRESH_SECONDS = 3
 # The checkout-wait quantiles shown, as Prometheus' histogram_quantile() estimates them.
 WAIT_QUANTILES = (0.5, 0.95, 0.99)
@@ -107,7 +108,7 @@ def pool_dashboard() -> dict[str, Any]:
     """Everything the dashboard shows, JSON-ready: `status` (the endpoint's verdict), `values`,
     `series`, `lists`, and the `aliases` in order."""
     health = connection_pools_health()
-    views = server_views(leak_threshold_seconds=float(settings.POOL_LEAK_SUSPECT_SECONDS))
+    views = server_views_cached(leak_threshold_seconds=float(settings.POOL_LEAK_SUSPECT_SECONDS))
     measured = pool_metrics()
     replicas = {state["alias"]: state for state in replica_report()["read_aliases"]}
     values: dict[str, str] = {
