@@ -1,6 +1,6 @@
 """Discovery cost benchmark: a source of 100 tables with 10 million rows, against the same with 10x the rows.
 
-    .venv/bin/python -m benchmarks.discovery_cost                     # 10M and 100M rows, 3 rounds each
+    .venv/bin/python -m benchmarks.discovery_cost                     # 10M and 100M rows, 5 rounds each
     .venv/bin/python -m benchmarks.discovery_cost --small-rows 1000000 --factor 10 --rounds 1
 
 Discovery's cost must follow tables x columns, not rows: row counts come from the catalog and each
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small-rows", type=int, default=10_000_000)
     parser.add_argument("--factor", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--drop", action="store_true", help="drop both sources at the end")
     args = parser.parse_args(argv)

@@ -4,7 +4,7 @@ Cost is bounded by tables x columns, never by rows: row counts come from the cat
 (PostgreSQL `pg_class.reltuples`, MySQL/MariaDB `information_schema.tables.table_rows`), never
 `count(*)`; each table is sampled with one query that returns at most `sample_rows` rows, each
 value cut to `VALUE_CHARS` characters on the server. PostgreSQL samples with `TABLESAMPLE SYSTEM`
-(a few random pages, so a large table costs what a small one does); MySQL/MariaDB has no
+(a few pages drawn with a fixed seed, so a large table costs what a small one does); MySQL/MariaDB has no
 TABLESAMPLE and reads the first `sample_rows` rows (`LIMIT`).
 
 Sampled values live only in the lists returned here, for the classifier to count; nothing here
@@ -24,6 +24,7 @@ VALUE_CHARS = 200
 # TABLESAMPLE picks whole pages; ask for enough of them that the sample spreads over the table.
 _SAMPLE_OVERSHOOT = 4
 _MIN_SAMPLE_PAGES = 10
+_SAMPLE_SEED = 13
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,14 @@ class PostgreSQLIntrospector:
         wanted = sample_rows * _SAMPLE_OVERSHOOT
         if table.row_estimate > wanted and table.pages > _MIN_SAMPLE_PAGES:
             percent = min(100.0, 100.0 * max(wanted / table.row_estimate, _MIN_SAMPLE_PAGES / table.pages))
-            # The pages TABLESAMPLE returns are few (about `wanted` rows); shuffling them is cheap and
-            # keeps the first pages' rows from filling the sample.
-            cursor.execute(f"SELECT {columns} FROM {source} TABLESAMPLE SYSTEM (%s) ORDER BY random() LIMIT %s", [percent, sample_rows])
+            # REPEATABLE: every scan of an unchanged table samples the same pages, so a re-scan reports
+            # changes in the data, not in the draw. The pages returned are few (about `wanted` rows);
+            # shuffling them by a hash of their position is cheap and keeps the first pages' rows from
+            # filling the sample.
+            cursor.execute(
+                f"SELECT {columns} FROM {source} TABLESAMPLE SYSTEM (%s) REPEATABLE (%s) ORDER BY md5(ctid::text) LIMIT %s",
+                [percent, _SAMPLE_SEED, sample_rows],
+            )
             rows = cursor.fetchall()
             if len(rows) >= sample_rows // 2:
                 return list(rows)

@@ -153,3 +153,36 @@ def test_a_table_that_cannot_be_sampled_is_classified_by_its_names(engine, conne
     assert customers["created_at"] == (None, None, 0)
     # The tables after it were still sampled: the failed statement did not poison the session.
     assert all(c.sampled > 0 for c in tables["san_pham"].columns)
+
+
+def test_a_large_table_is_sampled_by_pages_spread_over_it(engine, sources):
+    if engine != "postgresql":
+        pytest.skip("TABLESAMPLE is PostgreSQL's; MariaDB reads the first rows")
+    from inventory.discovery import introspect
+
+    admin = support.admin_connection(engine, sources[engine])
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("CREATE TABLE lon (id bigint, sdt text)")
+            cursor.execute(
+                "INSERT INTO lon SELECT i, '098' || lpad((i * 7919 % 10000000)::text, 7, '0') FROM generate_series(1, 50000) AS i"
+            )
+            cursor.execute("ANALYZE lon")
+        conn = support.read_only_connection(engine, sources[engine])
+        try:
+            large = by_table(discover(conn, engine, sample_rows=40))["lon"]
+            introspector = introspect.INTROSPECTORS[engine]
+            with conn.cursor() as cursor:
+                table = next(t for t in introspector.tables(cursor) if t.name == "lon")
+                ids = [int(row[0]) for row in introspector.sample(cursor, table, 40)]
+        finally:
+            conn.close()
+        assert large.row_estimate == 50000
+        phone = next(c for c in large.columns if c.column == "sdt")
+        assert (phone.personal_data_type, phone.sampled, phone.matched) == ("phone", 40, 40)
+        # 40 rows from pages spread over the table's 50,000, not its first 40 rows.
+        assert len(ids) == 40 and max(ids) - min(ids) > 5000 and max(ids) > 40
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute("DROP TABLE lon")
+        admin.close()
