@@ -16,11 +16,20 @@ import pytest
 from django.core.management import call_command
 from django.db import connections, transaction
 
+from health import selectors
 from health.tests.conftest import dead_port, rebuilt_pool
 from verisyntra.db.config import POOLED_ALIASES, READ_ALIAS, WRITE_ALIAS
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=[READ_ALIAS, WRITE_ALIAS])
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def fresh_server_view():
+    """The endpoint reuses its server reading for SERVER_VIEW_CACHE_SECONDS: each test compares fresh ones."""
+    selectors._server_view_cache.clear()
+    yield
+    selectors._server_view_cache.clear()
 
 
 @contextmanager
