@@ -10,11 +10,16 @@ scripts/test-pgbouncer and docker-compose.yml's `pgbouncer` profile, so both run
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from string import Template
 from urllib.parse import unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as `python deploy/pgbouncer_ini.py`: the environment reader is in the project
+    sys.path.insert(0, str(ROOT))
+
+from verisyntra.env import env_int, env_str  # noqa: E402  (needs the project on the path)
 
 TEMPLATE = Path(__file__).resolve().parent / "pgbouncer.ini.template"
 
@@ -68,12 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="where pgbouncer.ini, userlist.txt, the pid file and the log go")
     parser.add_argument("upstream_url", help="the PostgreSQL server behind the pooler (its user and password are the client's)")
-    parser.add_argument("--listen-addr", default=os.environ.get("PGBOUNCER_LISTEN_ADDR", "127.0.0.1"))
-    parser.add_argument("--listen-port", type=int, default=int(os.environ.get("PGBOUNCER_PORT", "6432")))
-    parser.add_argument("--auth-type", default=os.environ.get("PGBOUNCER_AUTH_TYPE", "scram-sha-256"), help="trust: no password")
-    parser.add_argument("--default-pool-size", type=int, default=int(os.environ.get("PGBOUNCER_DEFAULT_POOL_SIZE", "20")))
-    parser.add_argument("--reserve-pool-size", type=int, default=int(os.environ.get("PGBOUNCER_RESERVE_POOL_SIZE", "5")))
-    parser.add_argument("--max-client-conn", type=int, default=int(os.environ.get("PGBOUNCER_MAX_CLIENT_CONN", "2000")))
+    parser.add_argument("--listen-addr", default="127.0.0.1")
+    parser.add_argument("--listen-port", type=int, default=env_int("PGBOUNCER_PORT", 6432))
+    parser.add_argument("--auth-type", default=env_str("PGBOUNCER_AUTH_TYPE", "scram-sha-256"), help="trust: no password")
+    # The same names the service reads when PgBouncer's console is closed to it (verisyntra.db.pooler).
+    parser.add_argument("--default-pool-size", type=int, default=env_int("PGBOUNCER_DEFAULT_POOL_SIZE", 20))
+    parser.add_argument("--reserve-pool-size", type=int, default=env_int("PGBOUNCER_RESERVE_POOL_SIZE", 5))
+    parser.add_argument("--max-client-conn", type=int, default=env_int("PGBOUNCER_MAX_CLIENT_CONN", 2000))
     parser.add_argument("--log-file", default=None, help="empty: log to stderr only (containers)")
     args = parser.parse_args(argv)
     ini = render(

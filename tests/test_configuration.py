@@ -30,7 +30,13 @@ def readme_variables() -> set[str]:
 
 # env_int("X", ...), env_bool("X"), env_str("X", ...) and the like (verisyntra.env), or os.environ.get("X").
 ENV_LOOKUP = r"""(?:environ(?:\.get)?\(|env_\w+\()["']([A-Z][A-Z0-9_]+)["']"""
-CONFIGURATION_MODULES = ("verisyntra/settings.py", "verisyntra/db/config.py", "gunicorn.conf.py", "health/metrics.py")
+CONFIGURATION_MODULES = (
+    "verisyntra/settings.py",
+    "verisyntra/db/config.py",
+    "verisyntra/db/pooler.py",
+    "gunicorn.conf.py",
+    "health/metrics.py",
+)
 # Reading a variable's value straight from the process environment, bypassing verisyntra.env.
 RAW_ENVIRONMENT_READ = re.compile(r"""os\.environ\.get\(|os\.getenv\(|os\.environ\[["'][A-Z0-9_]+["']\](?!\s*=[^=])""")
 

@@ -117,19 +117,16 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def _from_environment(host: str, port: int, console_error: str | None, environ: Mapping[str, str]) -> Pooler:
-    def limit(name: str) -> int | None:
-        value = env_int(name, 0, environ=environ)
-        return value or None
-
+    # 0 (unset) means unknown, except for the reserve, whose PgBouncer default is 0.
     return Pooler(
         kind="pgbouncer",
         host=host,
         port=port,
         source="environment",
-        max_client_conn=limit("PGBOUNCER_MAX_CLIENT_CONN"),
-        default_pool_size=limit("PGBOUNCER_DEFAULT_POOL_SIZE"),
+        max_client_conn=env_int("PGBOUNCER_MAX_CLIENT_CONN", 0, environ=environ) or None,
+        default_pool_size=env_int("PGBOUNCER_DEFAULT_POOL_SIZE", 0, environ=environ) or None,
         reserve_pool_size=env_int("PGBOUNCER_RESERVE_POOL_SIZE", 0, environ=environ),
-        max_db_connections=limit("PGBOUNCER_MAX_DB_CONNECTIONS"),
+        max_db_connections=env_int("PGBOUNCER_MAX_DB_CONNECTIONS", 0, environ=environ) or None,
         console_error=console_error,
     )
 
