@@ -202,7 +202,10 @@ class ScanBeat(ServiceProcess):
     def __init__(self, env):
         schedule = FAULTS_DIR / f"celerybeat-scans-{os.getpid()}"
         argv = [str(VENV_BIN / "celery"), "-A", "verisyntra", "beat", "--loglevel", "INFO", "--schedule", str(schedule)]
-        super().__init__(argv, env, FAULTS_DIR / "celery-beat-scans.log", FAULTS_DIR / "celery-beat-scans.pid")
+        # Named after this test run, as the workers are: another run's beat is never taken for a leftover of ours.
+        super().__init__(
+            argv, env, FAULTS_DIR / f"celery-beat-scans-{os.getpid()}.log", FAULTS_DIR / f"celery-beat-scans-{os.getpid()}.pid"
+        )
 
     def start(self) -> None:
         offset = self.log_file.stat().st_size if self.log_file.exists() else 0
