@@ -164,8 +164,8 @@ def render_text(report: dict, lang: Language = "en") -> str:
                 + label(
                     "pooler_line",
                     version=(pooler["version"] or "").replace("PgBouncer ", ""),
-                    source=pooler["source"],
-                    mode=pooler["pool_mode"] or "?",
+                    source=_known("pooler_source", pooler["source"], lang),
+                    mode=_known("pooler_mode", pooler["pool_mode"] or "?", lang),
                     clients=pooler["configured_client_need"],
                     max_client=pooler["max_client_conn"] if pooler["max_client_conn"] is not None else "?",
                     per_pool=pooler["server_connections_per_pool"] if pooler["server_connections_per_pool"] is not None else "?",

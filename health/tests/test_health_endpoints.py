@@ -58,6 +58,7 @@ def test_connection_pools_before_any_connection_reports_the_configured_pools(cli
     assert client.get("/health/connection-pools").json()["read_pool"]["created"] is False
 
 
+@pytest.mark.needs_backend_pid
 def test_connection_pools_after_first_connection_counts_it_here_and_on_the_server(client, no_pools_yet):
     Tenant.objects.count()  # a read: this thread now holds a read connection
     body = client.get("/health/connection-pools").json()

@@ -122,7 +122,10 @@ def test_report_shows_configured_pools_headroom_and_the_core_count_rule(settings
     report = json.loads(pool_report("--json"))
     assert [(p["alias"], p["pool_size"], p["max_overflow"]) for p in report["pools"]] == [(READ_ALIAS, 20, 10), (WRITE_ALIAS, 50, 20)]
     [server] = report["servers"]
-    assert server["configured_need"] == (30 + 70) * (settings.WEB_PROCESSES + settings.CELERY_WORKER_CONCURRENCY)
+    clients = (30 + 70) * (settings.WEB_PROCESSES + settings.CELERY_WORKER_CONCURRENCY)
+    # Behind PgBouncer the server sees at most its server connections for the one database and user.
+    pooler = server["pooler"]
+    assert server["configured_need"] == (clients if pooler is None else min(clients, pooler["server_connections_per_pool"]))
     assert server["headroom_at_full_load"] == server["available_connections"] - server["configured_need"]
     sizing = report["sizing"]
     assert (sizing["cores"], sizing["cores_source"], sizing["core_rule_connections"]) == (3, "DATABASE_SERVER_CORES", 7)

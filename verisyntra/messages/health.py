@@ -117,6 +117,11 @@ MESSAGES: dict[str, Message] = {
         "max_client_conn {max_client}; máy chủ chỉ thấy các kết nối máy chủ của nó, tối đa {per_pool} cho mỗi cơ sở dữ liệu "
         "và người dùng, đang mở {servers:num}, {waiting:num} máy khách đang chờ",
     ),
+    "pooler_source.admin_console": Message("admin console", "bảng điều khiển quản trị"),
+    "pooler_source.environment": Message("PGBOUNCER_* variables", "biến PGBOUNCER_*"),
+    "pooler_mode.transaction": Message("transaction", "giao dịch"),
+    "pooler_mode.session": Message("session", "phiên"),
+    "pooler_mode.statement": Message("statement", "câu lệnh"),
     "report.pooler_live_note": Message(
         "(behind PgBouncer these are server connections, named after the last client that used each one: the split by pool is approximate)",
         "(sau PgBouncer đây là các kết nối máy chủ, mang tên máy khách cuối cùng đã dùng mỗi kết nối: cách chia theo nhóm chỉ gần đúng)",

@@ -22,6 +22,7 @@ def application_name_of(pid: int) -> str:
         return cursor.fetchone()[0]
 
 
+@pytest.mark.needs_backend_pid
 def test_reads_use_read_alias_and_writes_use_write_alias(query_log):
     tenant = Tenant.objects.create(name="Routing")
     fetched = Tenant.objects.get(pk=tenant.pk)
