@@ -67,7 +67,7 @@ class DataScanCancelled(Exception):
     """Raised inside a chunk's transaction when the scan was cancelled (or otherwise ended) meanwhile: the chunk is rolled back."""
 
 
-# The liveness locks' namespace: the first key of `pg_advisory_lock_shared(int4, int4)`, a constant no
+# The liveness locks' namespace: the first key of `pg_advisory_xact_lock_shared(int4, int4)`, a constant no
 # other code of this database uses; the second key is the low 32 bits of the scan id (random in a
 # UUID4). Two scans sharing those bits only make one look alive while the other runs.
 LIVENESS_LOCK_CLASS = 0x5CA7
