@@ -24,7 +24,7 @@ from django.db import DatabaseError, connections
 
 from health import status as st
 from verisyntra.checks import process_count
-from verisyntra.db.config import POOLED_ALIASES, READ_ALIASES
+from verisyntra.db.config import POOLED_ALIASES, READ_ALIASES, SCAN_LIVENESS_APPLICATION_NAME
 from verisyntra.db.direct import direct_connection
 from verisyntra.db.pooler import Pooler, pooler_in_front
 from verisyntra.db.pools import PoolExhausted, PoolStatistics, pool_statistics
@@ -151,6 +151,7 @@ SELECT pid, coalesce(application_name, ''), state,
  WHERE datname = current_database()
    AND state IN ('idle in transaction', 'idle in transaction (aborted)')
    AND now() - state_change >= make_interval(secs => %s)
+   AND coalesce(application_name, '') <> %s
  ORDER BY state_change
 """
 QUERY_PREVIEW_CHARS = 120
@@ -172,7 +173,7 @@ def server_views(leak_threshold_seconds: float | None = None) -> dict[tuple[str,
                 for app, state, count in cursor.fetchall():
                     view.by_application.setdefault(app, {})[state] = count
                 if leak_threshold_seconds is not None:
-                    cursor.execute(_LEAK_SUSPECTS_SQL, [QUERY_PREVIEW_CHARS, leak_threshold_seconds])
+                    cursor.execute(_LEAK_SUSPECTS_SQL, [QUERY_PREVIEW_CHARS, leak_threshold_seconds, SCAN_LIVENESS_APPLICATION_NAME])
                     view.leak_suspects = [
                         {
                             "pid": pid,

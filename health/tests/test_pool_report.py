@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
@@ -18,7 +19,7 @@ from django.db import connections, transaction
 
 from health import selectors
 from health.tests.conftest import dead_port, rebuilt_pool
-from verisyntra.db.config import POOLED_ALIASES, READ_ALIAS, WRITE_ALIAS
+from verisyntra.db.config import POOLED_ALIASES, READ_ALIAS, SCAN_LIVENESS_APPLICATION_NAME, WRITE_ALIAS
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=[READ_ALIAS, WRITE_ALIAS])
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,6 +63,19 @@ def pool_report(*args: str) -> str:
     out = io.StringIO()
     call_command("pool_report", *args, stdout=out)
     return out.getvalue()
+
+
+def test_a_scans_liveness_transaction_is_not_a_leak_suspect():
+    # A running scan holds its proof of life in a transaction it leaves open on purpose
+    # (inventory.scan_services.data_scan_liveness); only the real leak beside it is reported.
+    from inventory.scan_services import data_scan_liveness
+
+    with data_scan_liveness(scan_id=uuid.uuid4()), idle_in_transaction(WRITE_ALIAS) as leaked_pid:
+        time.sleep(1.2)
+        report = json.loads(pool_report("--json", "--idle-threshold", "1"))
+    suspects = {(s["pid"], s["application_name"]) for s in report["leak_suspects"]}
+    assert (leaked_pid, "verisyntra-write") in suspects
+    assert all(app != SCAN_LIVENESS_APPLICATION_NAME for _, app in suspects)
 
 
 def test_connection_idle_in_transaction_is_flagged_with_its_age_and_last_query():

@@ -75,6 +75,11 @@ def pool_options(alias: str, environ: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+# The application_name of a data scan's liveness session (inventory.scan_services.data_scan_liveness):
+# a transaction it leaves open for the whole run on purpose, so health must not count it as a leak.
+SCAN_LIVENESS_APPLICATION_NAME = "verisyntra-scan-liveness"
+
+
 def database_alias(url: str, alias: str, environ: Mapping[str, str], test_name: str | None = None) -> dict[str, Any]:
     """One pooled alias for `url`, tagged with its own application_name so pg_stat_activity can tell the pools apart."""
     # A plain dict: the alias carries keys dj_database_url's DBConfig does not know (POOL_OPTIONS).
