@@ -46,7 +46,7 @@ from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
 from inventory.models import DataScan, DataScanChunk, ProcessingActivity, ScanStatus, Tenant
 from inventory.validation import ActivityRow
 from verisyntra.api.errors import ApiError
-from verisyntra.db.config import WRITE_ALIAS
+from verisyntra.db.config import SCAN_LIVENESS_APPLICATION_NAME, WRITE_ALIAS
 from verisyntra.ids import id_range_reserve
 from verisyntra.messages import render
 
@@ -122,7 +122,7 @@ def data_scan_liveness(*, scan_id: uuid.UUID | str) -> Iterator[None]:
     Shared, so the runs of one scan that overlap (a redelivered task next to a re-dispatched one)
     hold it together. The sweep reads pg_locks and never takes the lock itself.
     """
-    params = {**connections[WRITE_ALIAS].get_connection_params(), "application_name": "verisyntra-scan-liveness"}
+    params = {**connections[WRITE_ALIAS].get_connection_params(), "application_name": SCAN_LIVENESS_APPLICATION_NAME}
     params.pop("cursor_factory", None)
     # The client side too: libpq's keepalives (PostgreSQL "Database Connection Control Functions").
     params.update(keepalives=1, keepalives_idle=5, keepalives_interval=5, keepalives_count=3)
