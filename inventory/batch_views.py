@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inventory.scan_stream import body_items_validate
 from inventory.services import processing_activities_batch_create
 from inventory.tenancy import TenantScopedMixin
 from inventory.validation import MAX_BATCH_ITEMS, MIN_BATCH_ITEMS, activity_item_json_schema, batch_body_validate_json
@@ -45,18 +46,24 @@ class BatchQuery(TenantQuery):
     )
 
 
-def batch_items_from_request(request: Request) -> tuple[list[Any], bool]:
+def batch_items_from_request(request: Request, *, all_or_nothing: bool = False) -> tuple[list[Any], bool]:
     """The `activities` of a JSON body and whether pydantic has type-checked them already, or the
-    bilingual 4xx that says what is wrong with the body."""
+    bilingual 4xx that says what is wrong with the body. `all_or_nothing`: a body with bad items is
+    refused as soon as its first 100 bad items are found, without parsing the rest."""
     media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
     if media_type != "application/json":
         raise UnsupportedMediaType(media_type or "(none)")
+    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        # Django reads a body without Content-Length as empty: say so (nginx in front sends the length).
+        raise ApiError("length_required", status_code=status.HTTP_411_LENGTH_REQUIRED)
     body = request.body  # RequestDataTooBig -> 413 (verisyntra.api.errors)
     items = batch_body_validate_json(body)
     if items is not None:  # the common case: one native pass, nothing else to say about the body
         return items, True
     if not body.strip():
         raise ParseError("The request body is empty.")
+    if all_or_nothing and (invalid := body_items_validate(body)) is not None:
+        raise ApiError("invalid_activities", **invalid.error_detail())
     try:
         data = pydantic_core.from_json(body, allow_inf_nan=False)
     except ValueError as exc:
@@ -149,7 +156,7 @@ class ProcessingActivityBatchView(TenantScopedMixin, APIView):
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
         query = self.query(BatchQuery)  # 400/403 before the body is read
-        items, type_checked = batch_items_from_request(request)
+        items, type_checked = batch_items_from_request(request, all_or_nothing=query.on_error == "abort")
         release_read_connections()  # the reads are done: don't hold the read pool while queueing for a write connection
         outcome = processing_activities_batch_create(
             tenant=self.tenant, items=items, skip_invalid=query.on_error == "skip", type_checked=type_checked

@@ -27,6 +27,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from verisyntra.api.drain import request_body_discard
 from verisyntra.db.pools import PoolExhausted
 from verisyntra.messages import LANGUAGES, Bilingual, Language, render, render_in
 
@@ -227,6 +228,8 @@ def _as_api_exception(exc: BaseException) -> exceptions.APIException | None:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every 4xx/5xx of the API leaves through here."""
+    # An error may come before the body was read (a refused tenant, a scan's 100th bad item).
+    request_body_discard(context.get("request"))
     unavailable = service_unavailable(exc)
     if unavailable is not None:
         body, status_code, headers = unavailable
