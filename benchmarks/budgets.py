@@ -200,6 +200,7 @@ class Bench:
             "response_bytes": len(response.content),
             "seconds": round(seconds, 2),
             "rss_growth_mb": round(rss.growth_mb, 1),
+            "rss_peak_mb": round(rss.peak_kb / 1024, 1),
         }
         self.rows.append(row)
         print(f"  {label}: {row['status']} {row['response_bytes']:,} B {row['seconds']} s, web RSS +{row['rss_growth_mb']} MB", flush=True)
@@ -331,10 +332,11 @@ def main() -> None:
     print()
     print(f"load after: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     print()
-    print("| case | status | response bytes | seconds | web RSS growth, MB |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| case | status | response bytes | seconds | web RSS growth, MB | web RSS peak, MB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for row in bench.rows:
-        print(f"| {row['case']} | {row['status']} | {row['response_bytes']:,} | {row['seconds']} | {row['rss_growth_mb']} |")
+        figures = f"{row['response_bytes']:,} | {row['seconds']} | {row['rss_growth_mb']} | {row['rss_peak_mb']}"
+        print(f"| {row['case']} | {row['status']} | {figures} |")
     errors = [row for row in bench.rows if row["status"] >= 400]
     print()
     print(
