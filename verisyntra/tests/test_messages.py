@@ -78,7 +78,9 @@ def test_nginx_answers_in_the_services_error_shape_worded_by_the_catalogue(tmp_p
     bodies = {}
     for status, quoted in re.findall(r"return (\d{3}) '((?:[^'\\]|\\.)*)';", conf):
         bodies[status] = json.loads(re.sub(r"\\(.)", r"\1", quoted))
-    assert set(bodies) == {"413", "503"}
+    assert set(bodies) == {"413", "429", "503"}
+    throttled = render("throttled")
+    assert bodies["429"] == {"error": throttled.en, "error_vi": throttled.vi, "code": "throttled"}
     too_large = render("request_too_large", max_bytes=1_048_576, max_mb="1")
     assert bodies["413"] == {"error": too_large.en, "error_vi": too_large.vi, "code": "request_too_large", "max_bytes": 1_048_576}
     unavailable = render("service_unavailable")
