@@ -6,8 +6,21 @@ from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
 from inventory.models import ProcessingActivity
 from inventory.validation import ActivityRow
 
-# Columns a record never supplies: the id, the owner, the timestamp and the scan bookkeeping.
-SYSTEM_COLUMNS = {"id", "tenant", "created_at", "data_scan", "scan_record_index"}
+# Columns a record never supplies: the id, the owner, the timestamp, the scan bookkeeping and what
+# discovery of a data source keeps about the table an activity describes.
+SYSTEM_COLUMNS = {
+    "id",
+    "tenant",
+    "created_at",
+    "data_scan",
+    "scan_record_index",
+    "data_source",
+    "source_schema",
+    "source_table",
+    "source_findings",
+    "source_changes",
+    "source_missing_since",
+}
 
 
 def test_the_record_fields_are_the_models_columns_other_than_the_system_ones():
