@@ -230,7 +230,7 @@ def line(result: dict) -> str:
 
 
 def run_batch(env: dict[str, str], run_dir: Path) -> dict | None:
-    """The batch benchmark belongs to `benchmarks.batch` (issue 3); run it if it is there."""
+    """The batch benchmark belongs to `benchmarks.batch`; run it if it is there."""
     if not (dataset.ROOT / "benchmarks" / "batch.py").exists():
         return None
     started = time.time()

@@ -1,4 +1,4 @@
-"""Data sources and discovery scans (issue 16): the DataSource model, a scan's source and changes, and the
+"""Data sources and discovery scans: the DataSource model, a scan's source and changes, and the
 activity key (tenant, data source, schema, table) under a partial unique index, so re-scans update and never duplicate."""
 
 import uuid

@@ -1,4 +1,4 @@
-"""A Celery worker SIGKILLed while idle (issue 4's tests kill one mid-scan): nothing it held is
+"""A Celery worker SIGKILLed while idle (the data-scan kill tests kill one mid-scan): nothing it held is
 lost, nothing it left behind runs twice, and the next worker processes the scan exactly once.
 
 Slow (two worker start-ups): real worker processes on this run's test database and broker.
