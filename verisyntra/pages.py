@@ -43,6 +43,7 @@ def _sections() -> list[tuple[Bilingual, list[Link]]]:
 
 def _operations_links() -> list[Link]:
     return [
+        Link(reverse("health-live"), message("front.link.health_live")),
         Link(reverse("health-connection-pools"), message("front.link.health_pools")),
         Link(reverse("health-database"), message("front.link.health_database")),
         Link(reverse("metrics"), message("front.link.metrics")),

@@ -26,6 +26,9 @@ MESSAGES: dict[str, Message] = {
         "Admin: tenants, processing activities and data scans (staff accounts)",
         "Trang quản trị: tổ chức, hoạt động xử lý dữ liệu cá nhân và lượt quét dữ liệu (tài khoản nhân viên)",
     ),
+    "front.link.health_live": Message(
+        "Liveness probe (answers without touching the database)", "Kiểm tra tiến trình còn sống (trả lời mà không truy cập cơ sở dữ liệu)"
+    ),
     "front.link.health_pools": Message("Connection pool health", "Tình trạng nhóm kết nối"),
     "front.link.health_database": Message("Database and read replica health", "Tình trạng cơ sở dữ liệu và các bản sao chỉ đọc"),
     "front.link.metrics": Message("Prometheus metrics", "Số liệu đo Prometheus"),

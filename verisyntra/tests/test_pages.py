@@ -34,7 +34,7 @@ def test_front_page_says_what_the_service_is_in_both_languages_and_links_everywh
         assert text.en.replace("'", "&#x27;").replace("<", "&lt;").replace(">", "&gt;") in html, code
         assert text.vi.replace("'", "&#x27;").replace("<", "&lt;").replace(">", "&gt;") in html, code
     links = set(re.findall(r'<a href="([^"]+)"', html))
-    assert links == {"/api/docs/", "/api/schema/", "/admin/", "/health/connection-pools", "/health/database", "/metrics"}
+    assert links == {"/api/docs/", "/api/schema/", "/admin/", "/health/live", "/health/connection-pools", "/health/database", "/metrics"}
     assert 'lang="vi"' in html
 
 
@@ -49,7 +49,12 @@ def test_health_index_lists_the_health_endpoints_and_says_it_checks_nothing(clie
     body = response.json()
     note = render("health_index.note")
     assert (body["message"], body["message_vi"]) == (note.en, note.vi)
-    assert [endpoint["path"] for endpoint in body["endpoints"]] == ["/health/connection-pools", "/health/database", "/metrics"]
+    assert [endpoint["path"] for endpoint in body["endpoints"]] == [
+        "/health/live",
+        "/health/connection-pools",
+        "/health/database",
+        "/metrics",
+    ]
     assert all(endpoint["description"] and endpoint["description_vi"] for endpoint in body["endpoints"])
 
 
