@@ -133,7 +133,7 @@ class ProcessingActivityBatchView(TenantScopedMixin, APIView):
         request={"application/json": BATCH_REQUEST_SCHEMA},
         responses={
             201: BatchCreated,
-            **error_responses(*COMMON_ERROR_STATUSES, 413, 415),
+            **error_responses(*COMMON_ERROR_STATUSES, 411, 413, 415),
             400: OpenApiResponse(ItemErrorsBody, description="Invalid items or body; nothing was written."),
         },
         examples=[

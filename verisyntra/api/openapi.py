@@ -87,6 +87,7 @@ _DESCRIPTIONS = {
     404: "Not found.",
     405: "Method not allowed.",
     406: "Only `application/json` responses are available.",
+    411: "A body sent without `Content-Length` (chunked) where the whole body is checked before it is read.",
     413: "Request body over its size limit (`max_bytes`).",
     415: "Content type other than `application/json`.",
     503: "Connection pool exhausted or database unavailable; retry after `Retry-After` seconds.",
