@@ -37,6 +37,7 @@ from inventory.source_services import (
 )
 from inventory.tenancy import TENANT_PARAM, TenantScopedMixin
 from verisyntra.api.errors import ApiError
+from verisyntra.api.idempotency import idempotent
 from verisyntra.api.openapi import COMMON_ERROR_STATUSES, error_responses
 from verisyntra.api.pagination import KeysetPaginator, PageEnvelope, PageQuery
 from verisyntra.api.query import TenantQuery
@@ -294,6 +295,7 @@ class SourceScopedMixin(TenantScopedMixin):
 class DataSourceCollectionView(SourceScopedMixin, APIView):
     """POST: register a data source (201). GET: the tenant's data sources, oldest first."""
 
+    @idempotent
     @extend_schema(
         operation_id="data_sources_create",
         summary="Register a data source",
@@ -385,6 +387,7 @@ class DataSourceDetailView(SourceScopedMixin, APIView):
 class DataSourceScanView(SourceScopedMixin, APIView):
     """POST: start a discovery scan of the source now (202)."""
 
+    @idempotent
     @extend_schema(
         operation_id="data_sources_scans_create",
         summary="Scan a data source now",

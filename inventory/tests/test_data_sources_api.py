@@ -97,6 +97,22 @@ def test_register_read_change_and_delete_with_the_password_encrypted_and_never_r
     assert client.get(url(member, f"/{source_id}")).json()["code"] == "data_source_not_found"
 
 
+def test_a_registration_and_a_scan_request_retried_with_the_same_idempotency_key_happen_once(member, source_dsn):
+    client = member.client()
+    payload = {"name": "CRM gửi lại", "kind": "postgresql", "dsn": source_dsn}
+    first, retry = (client.post(url(member), payload, format="json", HTTP_IDEMPOTENCY_KEY="register-crm-1") for _ in range(2))
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.json() == first.json() and retry["Idempotent-Replayed"] == "true"
+    assert DataSource.objects.filter(tenant=member.tenant).count() == 1
+
+    scans = url(member, f"/{first.json()['source_id']}/scans")
+    started, again = (client.post(scans, HTTP_IDEMPOTENCY_KEY="scan-crm-1") for _ in range(2))
+    assert (started.status_code, again.status_code) == (202, 202)
+    assert again.json()["scan_id"] == started.json()["scan_id"] and again["Idempotent-Replayed"] == "true"
+    reused = client.post(url(member), {**payload, "name": "CRM khác"}, format="json", HTTP_IDEMPOTENCY_KEY="register-crm-1")
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
+
+
 def test_another_tenants_source_is_a_404_and_a_stranger_gets_403(member, source_dsn):
     other = member_of_new_tenant("Công ty Khác", f"khac{uuid.uuid4().hex[:8]}")
     source = data_source_create(tenant=other.tenant, name="Kho khác", kind="postgresql", dsn=source_dsn)
