@@ -12,6 +12,15 @@ export CELERY_BROKER_URL="${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf '\033[31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }
 
+# Debian's package, non-interactively; the package lists are refreshed only when the first try fails
+# (a fresh machine has none, a warm one need not wait for them).
+apt_install() {  # package
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q "$1" >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "$1" >/dev/null 2>&1; } \
+    || die "apt-get install $1 failed"
+}
+
 ensure_venv() {
   local requirements="$1"
   if [ ! -x "$PY" ]; then
@@ -165,10 +174,7 @@ ensure_rabbitmq() {  # the scan tests run on RabbitMQ too (conftest.py amqp_test
       die "nothing listens on $host:$port and rabbitmq-server is not installed: apt-get install rabbitmq-server"
     fi
     say "installing RabbitMQ (apt-get install rabbitmq-server)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q rabbitmq-server >/dev/null 2>&1 \
-      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q rabbitmq-server >/dev/null 2>&1; } \
-      || die "apt-get install rabbitmq-server failed"
+    apt_install rabbitmq-server
     listening "$host" "$port" && return 0  # the package's service may have started it
   fi
   say "starting local RabbitMQ on port $port"
@@ -185,10 +191,7 @@ ensure_nginx() {  # the front of scripts/dev and of the routing test (deploy/ngi
     die "nginx is not installed: apt-get install nginx-light (or any nginx >= 1.18 on PATH)"
   fi
   say "installing nginx (apt-get install nginx-light)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q nginx-light >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q nginx-light >/dev/null 2>&1; } \
-    || die "apt-get install nginx-light failed"
+  apt_install nginx-light
   command -v nginx >/dev/null 2>&1 || die "nginx installed but not on PATH"
 }
 
@@ -199,10 +202,7 @@ ensure_chromium() {  # the browser tests (tests/browser) drive Debian's chromium
     die "$chromium is not installed: apt-get install chromium (or set CHROMIUM to a Chromium binary)"
   fi
   say "installing chromium (apt-get install chromium) for the browser tests"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q chromium >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } \
-    || die "apt-get install chromium failed"
+  apt_install chromium
   [ -x "$chromium" ] || die "chromium installed but $chromium is missing; set CHROMIUM"
 }
 
@@ -220,10 +220,7 @@ ensure_mariadb() {
         die "nothing listens on $host:$port and MariaDB is not installed: apt-get install mariadb-server, or set DISCOVERY_MYSQL_URL"
       fi
       say "installing MariaDB (apt-get install mariadb-server)"
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get install -y -q mariadb-server >/dev/null 2>&1 \
-        || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q mariadb-server >/dev/null 2>&1; } \
-        || die "apt-get install mariadb-server failed"
+      apt_install mariadb-server
     fi
     if [ ! -d /var/lib/mysql/mysql ]; then
       mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null 2>&1 || die "mariadb-install-db failed"
@@ -261,10 +258,7 @@ ensure_pgbouncer() {  # scripts/test-pgbouncer runs the tests through Debian's P
     die "pgbouncer is not installed: apt-get install pgbouncer (PgBouncer >= 1.18 at /usr/sbin/pgbouncer)"
   fi
   say "installing pgbouncer (apt-get install pgbouncer)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q pgbouncer >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q pgbouncer >/dev/null 2>&1; } \
-    || die "apt-get install pgbouncer failed"
+  apt_install pgbouncer
   [ -x /usr/sbin/pgbouncer ] || die "pgbouncer installed but /usr/sbin/pgbouncer is missing"
 }
 
@@ -304,10 +298,7 @@ ensure_docker_compose() {  # tests/test_configuration.py checks docker-compose.y
     die "no Compose implementation: apt-get install docker-compose (or install the Docker Compose plugin)"
   fi
   say "installing docker-compose (apt-get install docker-compose) to check docker-compose.yml"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q docker-compose >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q docker-compose >/dev/null 2>&1; } \
-    || die "apt-get install docker-compose failed"
+  apt_install docker-compose
 }
 
 # --- scripts/dev: one instance per directory and port ---------------------------------------------
