@@ -20,6 +20,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connections
+from django.test.signals import setting_changed
 
 from verisyntra.celery import app as celery_app
 from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
@@ -79,11 +80,23 @@ def tests_broker() -> tuple[str, str]:
             returncode=3,
         )
     settings.CELERY_BROKER_URL = celery_app.conf.broker_url = os.environ["CELERY_BROKER_URL"] = url
+    # The Django cache too (read-your-writes positions): the tests' Redis database, emptied below,
+    # never the configured cache; CACHE_URL passes it on to the servers a test starts.
+    saved_cache, saved_cache_env = settings.CACHES, os.environ.get("CACHE_URL")
+    settings.CACHES = {"default": {**saved_cache["default"], "LOCATION": url, "KEY_PREFIX": "verisyntra-test"}}
+    os.environ["CACHE_URL"] = url
+    setting_changed.send(sender=None, setting="CACHES", value=settings.CACHES, enter=True)
     try:
         redis.Redis.from_url(url).flushdb()  # tasks left by an interrupted run
     except redis.RedisError:
         pass  # Redis down: the tests that need it say so themselves
     yield url, saved[0]
+    settings.CACHES = saved_cache
+    setting_changed.send(sender=None, setting="CACHES", value=settings.CACHES, enter=False)
+    if saved_cache_env is None:
+        os.environ.pop("CACHE_URL", None)
+    else:
+        os.environ["CACHE_URL"] = saved_cache_env
     settings.CELERY_BROKER_URL, celery_app.conf.broker_url = saved[0], saved[1]
     if saved[2] is None:
         os.environ.pop("CELERY_BROKER_URL", None)

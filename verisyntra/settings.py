@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from verisyntra.db.config import build_databases
+from verisyntra.db.config import build_databases, cache_url
 from verisyntra.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -204,6 +204,19 @@ SPECTACULAR_SETTINGS = {
 # Redis (redis://) or RabbitMQ (amqp://user:password@host:5672/vhost); docs/reliability.md says which
 # to choose. The settings below serve both: each transport ignores the other's options.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+
+# The Django cache, shared by every web process: read-your-writes positions of API callers
+# (verisyntra.db.pinning). Redis, on the broker's server in a database of its own unless CACHE_URL
+# says otherwise; https://docs.djangoproject.com/en/5.2/topics/cache/#redis
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": cache_url(CELERY_BROKER_URL),
+        "KEY_PREFIX": "verisyntra",
+        # A cache that does not answer within a second is treated as down (reads go to the primary).
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
 # RabbitMQ: queues are quorum queues (replicated, durable; RabbitMQ's recommended type for data
 # that must not be lost), declared so by whoever declares them first, worker or publisher. Celery
 # then turns off global QoS (quorum queues refuse it) and sends countdowns through its native

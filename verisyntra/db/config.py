@@ -135,3 +135,19 @@ def build_databases(environ: Mapping[str, str] | None = None) -> dict[str, dict[
         read["TEST"] = {"MIRROR": WRITE_ALIAS, "DEPENDENCIES": []}
         databases[alias] = read
     return databases
+
+
+# The Django cache's Redis database on the broker's server: its own number, so the cache's keys
+# never mix with Celery's queues (database 0 by default) nor with the tests' broker (database 15).
+CACHE_REDIS_DATABASE = 1
+
+
+def cache_url(broker_url: str, environ: Mapping[str, str] | None = None) -> str:
+    """CACHE_URL, or database CACHE_REDIS_DATABASE of the broker's Redis (the local Redis for an amqp:// broker)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    explicit = env_str("CACHE_URL", "", environ=environ)
+    if explicit:
+        return explicit
+    redis_url = broker_url if broker_url.startswith(("redis://", "rediss://")) else "redis://127.0.0.1:6379/0"
+    return urlunsplit(urlsplit(redis_url)._replace(path=f"/{CACHE_REDIS_DATABASE}"))

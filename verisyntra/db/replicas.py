@@ -79,6 +79,17 @@ class ReplicaState:
     lag_seconds: float | None = None
     error: str | None = None
     checked_at: float | None = None  # time.time() of the probe
+    # pg_last_wal_replay_lsn() as a byte position: every commit that ended at or before it is visible here.
+    replay_lsn: int | None = None
+
+    def has_replayed(self, position: int) -> bool:
+        """True when a read here sees every commit that ended at or before WAL `position`.
+
+        A server in no recovery is the primary itself (e.g. a pooler in front of it): it has all of them.
+        """
+        if self.in_recovery is False:
+            return True
+        return self.replay_lsn is not None and self.replay_lsn >= position
 
     @property
     def is_replica(self) -> bool:
@@ -272,9 +283,11 @@ class ReplicaMonitor:
             state = ReplicaState(**base, healthy=False, status="down", error=_first_line(exc))
             self._log_change(state)
             return state
+        replay_position = lsn_to_int(replay_lsn) if replay_lsn else None
+        base["replay_lsn"] = replay_position
         if not in_recovery:
             return ReplicaState(**base, healthy=True, status="not_in_recovery", in_recovery=False, lag_seconds=0.0)
-        lag = replica_lag_seconds(lsn_to_int(replay_lsn) if replay_lsn else None, tuple(self._history), time.monotonic(), replay_age)
+        lag = replica_lag_seconds(replay_position, tuple(self._history), time.monotonic(), replay_age)
         if not primary_reachable:
             return ReplicaState(**base, healthy=True, status="primary_unreachable", in_recovery=True, lag_seconds=lag)
         was_lagging = self._states.get(alias, None)
@@ -385,6 +398,22 @@ def healthy_read_aliases() -> tuple[str, ...]:
         return READ_ALIASES
     snapshot = current.states()
     return tuple(alias for alias in READ_ALIASES if alias not in current.aliases or (alias in snapshot and snapshot[alias].healthy))
+
+
+def read_aliases_past(aliases: Sequence[str], position: int) -> tuple[str, ...]:
+    """Those of `aliases` whose last probe had replayed WAL `position` (read-your-writes by position).
+
+    The snapshot is at most REPLICA_CHECK_SECONDS old and replay only moves forward, so an alias
+    listed here has at least the position the probe saw; one behind it is left out until a later
+    probe sees it pass. The primary's own aliases always qualify.
+    """
+    current = monitor()
+    if current is None:
+        return tuple(aliases)
+    snapshot = current.states()
+    return tuple(
+        alias for alias in aliases if alias not in current.aliases or (alias in snapshot and snapshot[alias].has_replayed(position))
+    )
 
 
 def read_fallback_active() -> bool:

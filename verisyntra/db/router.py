@@ -6,7 +6,9 @@ may not see yet (read-your-writes):
 - while a transaction is open on `write` (its uncommitted rows exist only there);
 - inside `use_primary()`, or for the rest of a request after its first write;
 - for an instance loaded or saved through `write` (refresh_from_db, related lookups);
-- for a client that wrote in the last PRIMARY_PIN_SECONDS (the pin cookie).
+- for a client that wrote in the last PRIMARY_PIN_SECONDS (the pin cookie);
+- for an API caller whose last write (its WAL position, kept in the cache) a replica has not
+  replayed yet: only replicas past that position serve its reads, the primary when none is.
 
 With several read servers (READ_DATABASE_URLS: aliases `read`, `read_1`, ...), reads are spread
 round-robin over the ones `verisyntra.db.replicas` finds fit, one replica per request (so a request
@@ -26,7 +28,7 @@ from django.db.models import Model
 
 from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
 from verisyntra.db.pinning import current_request_pin, note_write, primary_forced
-from verisyntra.db.replicas import healthy_read_aliases
+from verisyntra.db.replicas import healthy_read_aliases, read_aliases_past
 
 _next_read = itertools.count()  # next() on a count is atomic under the GIL: safe across threads
 
@@ -39,11 +41,13 @@ def write_transaction_open() -> bool:
 def pick_read_alias() -> str:
     """A fit read alias (the same one for the rest of the request), or the primary when none is fit."""
     healthy = healthy_read_aliases()
+    pin = current_request_pin()
+    if pin is not None and pin.min_lsn is not None and healthy:
+        healthy = read_aliases_past(healthy, pin.min_lsn)
     if len(healthy) == 1:
         return healthy[0]
     if not healthy:
         return WRITE_ALIAS
-    pin = current_request_pin()
     if pin is not None and pin.read_alias in healthy:
         return pin.read_alias
     alias = healthy[next(_next_read) % len(healthy)]
