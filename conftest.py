@@ -21,6 +21,7 @@ import redis
 from django.conf import settings
 from django.db import connections
 from django.test.signals import setting_changed
+from kombu.exceptions import KombuError
 
 from verisyntra.celery import app as celery_app
 from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
@@ -160,6 +161,12 @@ def broker(request, tests_broker) -> Iterator[str]:
     url = request.getfixturevalue("amqp_tests_broker") if request.param == "amqp" else tests_broker[0]
     with celery_broker(url):
         yield request.param
+        # A test that failed part-way can leave a message behind (a killed worker's, requeued by
+        # RabbitMQ at once); the next test's worker must not receive it.
+        try:
+            celery_app.control.purge()
+        except (KombuError, OSError):
+            pass  # broker down: the tests that need it say so themselves
 
 
 @pytest.fixture(scope="session")

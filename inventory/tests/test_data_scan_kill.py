@@ -97,8 +97,12 @@ def test_whole_worker_killed_mid_scan_completes_within_30_s_of_a_new_worker_with
             first.stop()
         killed = scan_row(scan_id)
         assert (killed.status, killed.records_processed) == ("processing", HELD_FROM)
-        # The lock went with the dead worker's session: the scan is an orphan, not a slow scan.
-        assert liveness_sessions(scan_id) == 0
+        # The lock goes with the dead worker's session: the scan is an orphan, not a slow scan. The
+        # server ends that session when it reads the closed socket, a moment after the kill.
+        deadline = time.monotonic() + 10
+        while liveness_sessions(scan_id) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert liveness_sessions(scan_id) == 0, "the dead worker's liveness session outlived it by 10 s"
         second = start_worker(f"second-{broker}")
         try:
             up_at = time.monotonic()
