@@ -50,6 +50,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from benchmarks import dataset, stats
+from benchmarks.cpu import CpuSampler
 from benchmarks.load import DASHBOARD_PATH, Target, Workload, _role_process, activities
 from benchmarks.pools import machine
 from benchmarks.service import Service, ServiceConfig
@@ -161,7 +162,7 @@ def _listening(port: int) -> bool:
 
 @contextmanager
 def pgbouncer(database_url: str, port: int, run_dir: Path):
-    """Debian's PgBouncer in transaction mode on `port`, as scripts/test-pgbouncer runs it; stopped on exit."""
+    """Debian's PgBouncer in transaction mode on `port`, as scripts/test-pgbouncer runs it; yields (URL, pid); stopped on exit."""
     binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
     if not Path(binary).exists():
         raise SystemExit("pgbouncer is not installed: apt-get install pgbouncer")
@@ -198,7 +199,7 @@ def pgbouncer(database_url: str, port: int, run_dir: Path):
     pid = int((run_dir / "pgbouncer.pid").read_text())
     try:
         credentials = url.netloc.rsplit("@", 1)[0] + "@" if "@" in url.netloc else ""
-        yield urlunsplit((url.scheme, f"{credentials}127.0.0.1:{port}", url.path, "", ""))
+        yield urlunsplit((url.scheme, f"{credentials}127.0.0.1:{port}", url.path, "", "")), pid
     finally:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
@@ -289,22 +290,45 @@ def drive_mixed(target: Target, *, warmup: float, duration: float, timeout: floa
     return {"window": [measure_from, end], **results}
 
 
-def run_mixed(args, env: dict[str, str], target: Target, tenants: dataset.Tenants) -> dict:
+def cpu_sampler(env: dict[str, str], service: PeerService, pgbouncer_pid: int | None) -> CpuSampler:
+    """CPU of the service's parts: web (gunicorn and nginx), PgBouncer (counted as "worker"), our PostgreSQL backends."""
+    return CpuSampler(
+        web_roots=service.web_pids,
+        worker_roots={pgbouncer_pid} if pgbouncer_pid else set(),
+        database_name=urlsplit(env["DATABASE_URL"]).path.lstrip("/"),
+    )
+
+
+def service_cpu_seconds(cores: dict[str, float], seconds: float) -> float | None:
+    """CPU seconds the service used in a window of `seconds`, from CpuSampler's cores per part."""
+    if not cores:
+        return None
+    return sum(cores.get(part, 0.0) for part in ("web", "worker", "database")) * seconds
+
+
+def run_mixed(args, env: dict[str, str], target: Target, tenants: dataset.Tenants, cpu: CpuSampler) -> dict:
     dataset.reset(env["DATABASE_URL"], tenants)
-    with ServerConnections(env["DATABASE_URL"]) as server:
+    with ServerConnections(env["DATABASE_URL"]) as server, cpu:
         raw = drive_mixed(target, warmup=args.warmup, duration=args.duration, timeout=args.timeout, max_requests=args.max_requests)
     window = tuple(raw["window"])
     readers = stats.summarize_readers(raw["summary"] + raw["list"], window)
+    writers = stats.summarize_writers(raw["writers"], window, dataset.rows_written(env["DATABASE_URL"], tenants, window))
+    cores = cpu.usage(window)
+    used = service_cpu_seconds(cores, window[1] - window[0])
+    requests = readers["ok"] + writers["ok"]
     return {
         "reads": readers,
         "summary": stats.summarize_readers(raw["summary"], window),
         "list": stats.summarize_readers(raw["list"], window),
-        "writers": stats.summarize_writers(raw["writers"], window, dataset.rows_written(env["DATABASE_URL"], tenants, window)),
+        "writers": writers,
         "server_connections": server.summary(),
+        "cpu_cores": cores,
+        # Wall times on a shared 2-core machine mostly measure the queue for a core; CPU per request does not.
+        "service_cpu_ms_per_request": round(used * 1000 / requests, 2) if used is not None and requests else None,
     }
 
 
-def run_batch(env: dict[str, str], target: Target, tenants: dataset.Tenants, repeats: int, timeout: float) -> dict:
+def run_batch(env: dict[str, str], target: Target, tenants: dataset.Tenants, repeats: int, timeout: float, cpu: CpuSampler) -> dict:
     """The 10,000-record batch, `repeats` times from one client, alone on the service."""
     dataset.reset(env["DATABASE_URL"], tenants)
     body = json.dumps({"activities": activities(BATCH_ROWS, seed=10_000)}, ensure_ascii=False).encode()
@@ -313,7 +337,10 @@ def run_batch(env: dict[str, str], target: Target, tenants: dataset.Tenants, rep
     with (
         httpx.Client(base_url=target.base_url, headers={"Authorization": f"Token {target.token}"}, timeout=timeout) as client,
         ServerConnections(env["DATABASE_URL"]) as server,
+        cpu,
     ):
+        time.sleep(0.6)  # the sampler's first samples, so the window below holds at least two
+        began = time.time()
         for _ in range(repeats):
             started = time.perf_counter()
             try:
@@ -331,7 +358,11 @@ def run_batch(env: dict[str, str], target: Target, tenants: dataset.Tenants, rep
                 seconds.append(elapsed)
             else:
                 failures[str(status)] = failures.get(str(status), 0) + 1
+        ended = time.time()
+        time.sleep(0.6)
     median = statistics.median(seconds) if seconds else None
+    cores = cpu.usage((began, ended))
+    used = service_cpu_seconds(cores, ended - began)
     return {
         "ok": len(seconds),
         "failures": failures,
@@ -339,6 +370,8 @@ def run_batch(env: dict[str, str], target: Target, tenants: dataset.Tenants, rep
         "median_s": round(median, 3) if median else None,
         "rows_per_s": round(BATCH_ROWS / median) if median else None,
         "server_connections": server.summary(),
+        "cpu_cores": cores,
+        "service_cpu_ms_per_batch": round(used * 1000 / repeats, 1) if used is not None else None,
     }
 
 
@@ -359,8 +392,8 @@ def warm(target: Target) -> None:
 
 def run_one(args, name: str, peer: Peer, env: dict[str, str], tenants: dataset.Tenants, run_dir: Path, python: Path) -> dict:
     port = args.port
-    bouncer = pgbouncer(env["DATABASE_URL"], port + 3, run_dir / "pgbouncer") if peer.pgbouncer else nullcontext(None)
-    with bouncer as bouncer_url:
+    bouncer = pgbouncer(env["DATABASE_URL"], port + 3, run_dir / "pgbouncer") if peer.pgbouncer else nullcontext((None, None))
+    with bouncer as (bouncer_url, bouncer_pid):
         service_env = dict(env)
         if bouncer_url:
             service_env.update({"DATABASE_URL": bouncer_url, "DISABLE_SERVER_SIDE_CURSORS": "true"})
@@ -373,8 +406,8 @@ def run_one(args, name: str, peer: Peer, env: dict[str, str], tenants: dataset.T
                 "label": peer.config.label,
                 "started_at": started,
                 "load_average": list(os.getloadavg()),
-                "mixed": run_mixed(args, env, target, tenants),
-                "batch_10k": run_batch(env, target, tenants, args.batch_repeats, args.timeout),
+                "mixed": run_mixed(args, env, target, tenants, cpu_sampler(env, service, bouncer_pid)),
+                "batch_10k": run_batch(env, target, tenants, args.batch_repeats, args.timeout, cpu_sampler(env, service, bouncer_pid)),
             }
     return result
 
@@ -387,6 +420,8 @@ def line(result: dict) -> str:
         f"{result['config']:>21}: reads p50/p95 {reads['p50']}/{reads['p95']} ms | writes p50/p95 {writers['p50']}/{writers['p95']} ms,"
         f" {mixed['writers']['rows_per_s']} rows/s | 10k batch {batch['median_s']} s ({batch['rows_per_s']} rows/s)"
         f" | errors {errors} | server connections max {mixed['server_connections']['max']} (10k: {batch['server_connections']['max']})"
+        f" | service CPU {mixed['service_cpu_ms_per_request']} ms/request, {batch['service_cpu_ms_per_batch']} ms/10k batch"
+        f" | machine {mixed['cpu_cores'].get('machine')} cores busy"
     )
 
 
@@ -414,6 +449,9 @@ FIGURES = {
     "batch_10k_s": lambda r: r["batch_10k"]["median_s"],
     "batch_10k_rows_per_s": lambda r: r["batch_10k"]["rows_per_s"],
     "errors": errors_of,
+    "service_cpu_ms_per_request": lambda r: r["mixed"]["service_cpu_ms_per_request"],
+    "batch_10k_cpu_ms": lambda r: r["batch_10k"]["service_cpu_ms_per_batch"],
+    "machine_cores_mixed": lambda r: r["mixed"]["cpu_cores"].get("machine"),
     "server_connections_mixed": lambda r: r["mixed"]["server_connections"]["max"],
     "server_connections_batch": lambda r: r["batch_10k"]["server_connections"]["max"],
 }
@@ -473,13 +511,21 @@ def markdown(report: dict) -> str:
         )
     lines += [
         "",
-        "Per endpoint under the same load (read p95 ms): "
-        + "; ".join(
-            f"{name}: summary {_cell(row['summary_p95_ms'], 1)}, list {_cell(row['list_p95_ms'], 1)}, reads/s {_cell(row['reads_per_s'])}"
-            for name, row in table.items()
-        ),
+        "Per endpoint under the same load, and what the service spent: CPU seconds of gunicorn and nginx, PgBouncer and"
+        " our PostgreSQL backends (from /proc) per request completed in the mixed window, and per 10,000-record batch;"
+        " unlike wall times, they barely depend on what else the machine runs.",
         "",
+        "| configuration | summary p95 ms | list p95 ms | reads/s | service CPU ms per request (mixed) | service CPU ms per 10k batch"
+        " | machine cores busy (mixed) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    for name, row in table.items():
+        lines.append(
+            f"| {name} | {_cell(row['summary_p95_ms'], 1)} | {_cell(row['list_p95_ms'], 1)} | {_cell(row['reads_per_s'])}"
+            f" | {_cell(row['service_cpu_ms_per_request'], 2)} | {_cell(row['batch_10k_cpu_ms'])}"
+            f" | {_cell(row['machine_cores_mixed'], 2)} |"
+        )
+    lines.append("")
     return "\n".join(lines)
 
 
