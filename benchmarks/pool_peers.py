@@ -279,6 +279,7 @@ def drive_mixed(target: Target, *, warmup: float, duration: float, timeout: floa
         context.Process(
             target=_role_process,
             args=(role, target, workload, start, measure_from, end, timeout, max_requests, _Tagged(queue, tag)),
+            daemon=True,  # an interrupted run must not wait at exit for drivers whose samples nobody reads
         )
         for tag, (role, workload) in groups.items()
     ]
