@@ -10,8 +10,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connections, transaction
-from rest_framework.authtoken.models import Token
 
+from accounts.services import IssuedToken, api_token_create
 from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
 from inventory.models import ProcessingActivity, Tenant, TenantMembership
 from inventory.validation import ActivityRow, ItemError, ValidationResult, activities_normalise, activities_validate
@@ -21,8 +21,11 @@ from verisyntra.db.pinning import note_write
 from verisyntra.ids import id_range_reserve
 
 
-def tenant_create(*, name: str, username: str, reuse_existing: bool = False) -> tuple[Tenant, object, Token]:
-    """Create a tenant, make `username` (created if new) a member of it, and return its API token.
+def tenant_create(*, name: str, username: str, reuse_existing: bool = False) -> tuple[Tenant, object, IssuedToken]:
+    """Create a tenant, make `username` (created if new) a member of it, and issue the user an API token.
+
+    The token (accounts.ApiToken) acts for every tenant the user is a member of; its plaintext is in
+    the returned `IssuedToken.key` only (the database keeps a digest), so each call issues a new one.
 
     With `reuse_existing`, a tenant of that name the user already belongs to is returned instead.
     """
@@ -37,8 +40,8 @@ def tenant_create(*, name: str, username: str, reuse_existing: bool = False) -> 
         if tenant is None:
             tenant = Tenant.objects.create(name=name)
             TenantMembership.objects.create(tenant=tenant, user=user)
-        token, _ = Token.objects.get_or_create(user=user)
-    return tenant, user, token
+        issued = api_token_create(user=user, name=f"create_tenant {name}"[:100])
+    return tenant, user, issued
 
 
 # --- Processing activities: bulk insert ---------------------------------------------------------

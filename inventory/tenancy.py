@@ -39,7 +39,10 @@ def resolve_tenant(request: Request, raw_tenant_id: Any = None) -> Tenant:
     """The tenant a request acts on: from `raw_tenant_id` if given, else from `?tenant_id=`."""
     if raw_tenant_id is None:
         raw_tenant_id = request.query_params.get(TENANT_PARAM)
-    return tenant_for_user(request.user, parse_tenant_id(raw_tenant_id))
+    tenant_id = parse_tenant_id(raw_tenant_id)
+    # A token scoped to one tenant (accounts.ApiToken.tenant) acts for that tenant only: any other is the same 403.
+    scoped_to = getattr(request.auth, "tenant_id", None)
+    return tenant_for_user(request.user if scoped_to in (None, tenant_id) else None, tenant_id)
 
 
 class TenantScopedMixin:

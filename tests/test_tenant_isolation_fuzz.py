@@ -9,6 +9,7 @@ given twice), an endpoint and an object id, then checks the answer and both tena
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import uuid
 
@@ -77,8 +78,15 @@ def body_tenant(world, spelling: str):
     return spellings[spelling]
 
 
+# Each request from an address of its own: the wrong-token callers fail authentication dozens of
+# times in one run, and the failed-authentication throttle (accounts.throttling, tested in
+# accounts/tests) would answer them 429 instead of the 401 this property is about.
+_addresses = itertools.count(1)
+
+
 def client_for(world, caller: str) -> APIClient:
-    client = APIClient()
+    n = next(_addresses)
+    client = APIClient(REMOTE_ADDR=f"198.18.{n // 250 % 250}.{n % 250 + 1}")
     if caller in world["tokens"]:
         client.credentials(HTTP_AUTHORIZATION=f"Token {world['tokens'][caller]}")
     elif caller == "wrong_token":

@@ -6,6 +6,7 @@ on 127.0.0.1). The README's "Configuration" section lists each variable.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from verisyntra.db.config import build_databases, cache_url
@@ -34,7 +35,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens (hashed, expiring, revocable, optionally one tenant's), throttling, sign-in lockout.
+    "accounts.apps.AccountsConfig",
+    # Locks out admin sign-in after repeated failures (AXES_* below).
+    "axes",
     "drf_spectacular",
     "django_celery_results",
     "inventory.apps.InventoryConfig",
@@ -56,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page (accounts.lockout).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "verisyntra.urls"
@@ -170,6 +176,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# API tokens (accounts/models.py): a new token expires after this many days (0: never); a rotated
+# one keeps working this many hours after its replacement is issued, so clients switch without a gap.
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90)
+API_TOKEN_ROTATION_GRACE_HOURS = env_float("API_TOKEN_ROTATION_GRACE_HOURS", 24.0)
+# Admin sign-in lockout (django-axes, https://django-axes.readthedocs.io/en/latest/4_configuration.html):
+# after ADMIN_LOGIN_FAILURE_LIMIT failures from one client address, every sign-in from it, the right
+# password included, is refused with the bilingual lockout page for ADMIN_LOGIN_COOLOFF_MINUTES
+# (each refused attempt starts the wait again). Its backend runs first, so a refused attempt costs
+# no password hashing. Attempts are counted in the Redis cache: no tables of its own.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("ADMIN_LOGIN_COOLOFF_MINUTES", 15.0))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# The cache handler never writes axes' models, so its migrations are not applied (no empty tables
+# to own and grant); the attempts list lives in the cache, not in the admin.
+MIGRATION_MODULES = {"axes": None}
+AXES_ENABLE_ADMIN = False
+# No start-up banner in every process and command; lockouts and failures are still logged.
+AXES_VERBOSE = False
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
@@ -178,7 +206,19 @@ STATIC_URL = "static/"  # STATIC_ROOT and how static files are served: the block
 
 # --- Django REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    # `Authorization: Token <token>` against accounts.ApiToken (digests only; expiry, revocation, tenant scope).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiTokenAuthentication"],
+    # Counted in the Redis cache, shared by every process (accounts/throttling.py). `auth_failure`
+    # is checked by the authentication itself, before a token is looked up.
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.AnonRateThrottle", "accounts.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON_RATE", "3000/min"),
+        "user": env_str("API_THROTTLE_USER_RATE", "60000/min"),
+        "auth_failure": env_str("API_THROTTLE_AUTH_FAILURE_RATE", "20/min"),
+    },
+    # How many proxies in front of the service append to X-Forwarded-For (nginx: 1). 0: the client
+    # is REMOTE_ADDR and the header is ignored, since a client can write anything in it.
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -258,6 +298,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "celery.backend_cleanup": {"task": "celery.backend_cleanup", "schedule": 3600.0},
     # Expired keys answer nothing already (the lookup checks expires_at); this only keeps the table small.
     "delete-expired-idempotency-keys": {"task": "inventory.delete_expired_idempotency_keys", "schedule": 3600.0},
+    # Requests note a token's use in the cache (never a write of their own); this copies it to last_used_at.
+    "persist-api-token-use": {"task": "accounts.persist_token_use", "schedule": 60.0},
 }
 
 # --- Logging ---------------------------------------------------------------------------------

@@ -93,11 +93,12 @@ _BODY_MODELS: dict[str, type[ErrorBody]] = {
 }
 
 
-def error_body(code: str, *, params: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+def error_body(code: str, *, params: Mapping[str, Any] | None = None, sentence: str | None = None, **extra: Any) -> dict[str, Any]:
     """The body for `code`: its catalogue sentence in both languages (filled from `extra` and
-    `params`) and the `extra` detail fields, built through the code's declared model."""
+    `params`) and the `extra` detail fields, built through the code's declared model. `sentence`
+    names another catalogue entry to word it with, for a case of the code that knows more."""
     fill = {**extra, **(params or {})}
-    en, vi = (render_in(language, code, **_in_language(fill, language)) for language in LANGUAGES)
+    en, vi = (render_in(language, sentence or code, **_in_language(fill, language)) for language in LANGUAGES)
     model = _BODY_MODELS.get(code, ErrorBody)
     return model.model_validate({"error": en, "error_vi": vi, "code": code, **extra}).model_dump(mode="json", exclude_unset=True)
 
@@ -213,6 +214,7 @@ def _drf_body(exc: exceptions.APIException) -> dict[str, Any]:
         extra["details"] = str(exc.detail)
     elif isinstance(exc, exceptions.Throttled) and getattr(exc, "wait", None) is not None:
         extra["retry_after_seconds"] = math.ceil(exc.wait)  # type: ignore[attr-defined]  # set in Throttled.__init__, missing from the stubs
+        return error_body(code, sentence="throttled.wait", **extra)
     return error_body(code, **extra)
 
 

@@ -102,7 +102,7 @@ def _merge(*parts: dict[str, Message]) -> dict[str, Message]:
     return merged
 
 
-from verisyntra.messages import admin, api, budgets, discovery, health, inventory, pages, retries, sources  # noqa: E402  (they import Message from here)
+from verisyntra.messages import admin, api, auth, budgets, discovery, health, inventory, pages, retries, sources  # noqa: E402  (they import Message from here)
 
 CATALOGUE: dict[str, Message] = _merge(
     api.MESSAGES,
@@ -114,4 +114,5 @@ CATALOGUE: dict[str, Message] = _merge(
     sources.MESSAGES,
     retries.MESSAGES,
     discovery.MESSAGES,
+    auth.MESSAGES,
 )
