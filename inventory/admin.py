@@ -4,7 +4,8 @@ List pages query through the router like every other read, so they are served by
 and never take a connection the scans need. Data scans and processing activities are read-only
 here (they are written by the API and the scan worker, which validate them); what an operator can
 do to a scan is retry it once it has failed and cancel it while it is pending or processing, from
-the list's action or the buttons on the scan's page, through the same services as the API.
+the list's action or the buttons on the scan's page, through the same services as the API, which
+record each write in the audit trail under the staff user's name (source "admin").
 
 Times are shown in UTC and labelled so, as the API gives them, whatever TIME_ZONE says: an
 operator comparing a scan's page with the API's answer (or a log line) reads the same clock.
@@ -29,6 +30,8 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from audit.models import AuditSource
+from audit.services import AuditActor, audit_actor_of_request
 from inventory.models import (
     ActivityCount,
     DataScan,
@@ -45,6 +48,7 @@ from inventory.source_services import (
     UNSET,
     DataSourceInvalid,
     data_source_create,
+    data_source_delete,
     data_source_scan_submit,
     data_source_update,
     discovery_result_summary,
@@ -70,6 +74,11 @@ def utc_time(value: datetime | None) -> str:
     if value is None:
         return "-"
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def admin_actor(request: HttpRequest) -> AuditActor:
+    """The staff user acting in the admin, for the audit rows of the writes made through it."""
+    return audit_actor_of_request(request, source=AuditSource.ADMIN)
 
 
 def changelist_url(model: type, **filters: object) -> str:
@@ -289,7 +298,7 @@ class DataScanAdmin(ReadOnlyAdmin):
     def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
         """The Retry button: a failed scan back to pending, resuming at its first unwritten record."""
         scan = self._scan_or_404(request, object_id, allowed=self.has_retry_permission(request))
-        if data_scans_retry(scan_ids=[scan.pk]):
+        if data_scans_retry(scan_ids=[scan.pk], actor=admin_actor(request)):
             self.message_user(request, both(render("admin.notice.scan_retried")), messages.SUCCESS)
         else:
             self.message_user(request, both(render("admin.notice.scan_not_failed", status=scan.status)), messages.WARNING)
@@ -300,7 +309,7 @@ class DataScanAdmin(ReadOnlyAdmin):
         """The Cancel button: the scan's worker stops at its next chunk; the rows already written stay."""
         scan = self._scan_or_404(request, object_id, allowed=self.has_cancel_permission(request))
         try:
-            data_scan_cancel(tenant_id=scan.tenant_id, scan_id=scan.pk)
+            data_scan_cancel(tenant_id=scan.tenant_id, scan_id=scan.pk, actor=admin_actor(request))
         except ApiError as exc:
             body = exc.body()
             self.message_user(request, f"{body['error']} / {body['error_vi']}", messages.WARNING)
@@ -313,7 +322,9 @@ class DataScanAdmin(ReadOnlyAdmin):
 
     @admin.action(description=heading("admin.action.retry_failed_scans"), permissions=["retry"])
     def retry_failed_scans(self, request, queryset):
-        retried = data_scans_retry(scan_ids=list(queryset.filter(status=ScanStatus.FAILED).values_list("pk", flat=True)))
+        retried = data_scans_retry(
+            scan_ids=list(queryset.filter(status=ScanStatus.FAILED).values_list("pk", flat=True)), actor=admin_actor(request)
+        )
         skipped = queryset.count() - retried
         self.message_user(request, both(render("admin.notice.scans_queued", count=retried)), messages.SUCCESS)
         if skipped:
@@ -328,7 +339,7 @@ class DataScanAdmin(ReadOnlyAdmin):
         cancelled = 0
         for scan_id, tenant_id in queryset.filter(status__in=[ScanStatus.PENDING, ScanStatus.PROCESSING]).values_list("pk", "tenant_id"):
             try:
-                data_scan_cancel(tenant_id=tenant_id, scan_id=scan_id)
+                data_scan_cancel(tenant_id=tenant_id, scan_id=scan_id, actor=admin_actor(request))
             except ApiError:
                 continue  # it finished meanwhile: counted with the skipped ones
             cancelled += 1
@@ -456,14 +467,27 @@ class DataSourceAdmin(admin.ModelAdmin):
                 kind=data["kind"],
                 dsn=data.get("dsn") or UNSET,
                 schedule=data.get("schedule") or "",
+                actor=admin_actor(request),
             )
         else:
             saved = data_source_create(
-                tenant=data["tenant"], name=data["name"], kind=data["kind"], dsn=data["dsn"], schedule=data.get("schedule") or ""
+                tenant=data["tenant"],
+                name=data["name"],
+                kind=data["kind"],
+                dsn=data["dsn"],
+                schedule=data.get("schedule") or "",
+                actor=admin_actor(request),
             )
         for field in DataSource._meta.concrete_fields:
             setattr(obj, field.attname, getattr(saved, field.attname))
         obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        data_source_delete(source=obj, actor=admin_actor(request))
+
+    def delete_queryset(self, request, queryset):
+        for source in queryset:
+            data_source_delete(source=source, actor=admin_actor(request))
 
     @admin.display(description=heading("admin.column.dsn"))
     def connection(self, source: DataSource) -> str:
@@ -518,7 +542,7 @@ class DataSourceAdmin(admin.ModelAdmin):
         return request.user.has_perm("inventory.change_datasource")
 
     def _scan(self, request: HttpRequest, source: DataSource) -> None:
-        scan, _ = data_source_scan_submit(source=source)
+        scan, _ = data_source_scan_submit(source=source, actor=admin_actor(request))
         self.message_user(request, both(render("admin.notice.source_scan_started", name=source.name, scan_id=scan.pk)), messages.SUCCESS)
 
     @method_decorator(require_POST)

@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import audit_actor_of_request
 from inventory.scan_stream import body_items_validate
 from inventory.services import processing_activities_batch_create
 from inventory.tenancy import TenantScopedMixin
@@ -159,7 +160,11 @@ class ProcessingActivityBatchView(TenantScopedMixin, APIView):
         items, type_checked = batch_items_from_request(request, all_or_nothing=query.on_error == "abort")
         release_read_connections()  # the reads are done: don't hold the read pool while queueing for a write connection
         outcome = processing_activities_batch_create(
-            tenant=self.tenant, items=items, skip_invalid=query.on_error == "skip", type_checked=type_checked
+            tenant=self.tenant,
+            items=items,
+            actor=audit_actor_of_request(request),
+            skip_invalid=query.on_error == "skip",
+            type_checked=type_checked,
         )
         seconds = round(time.perf_counter() - started, 4)
         created = len(outcome.ids)

@@ -41,6 +41,8 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
+from audit.models import AuditAction, AuditSource
+from audit.services import COMMAND_ACTOR, AuditActor, audit_actor_of_start, audit_record
 from health.metrics import record_scan_finished
 from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
 from inventory.models import DataScan, DataScanChunk, ProcessingActivity, ScanStatus, Tenant
@@ -181,7 +183,9 @@ class ScanProgress:
         return {"current": self.current, "total": self.total, "percent": self.percent}
 
 
-def data_scan_submit(*, tenant: Tenant, rows: Sequence[ActivityRow], chunk_size: int | None = None) -> DataScan:
+def data_scan_submit(
+    *, tenant: Tenant, rows: Sequence[ActivityRow], chunk_size: int | None = None, actor: AuditActor = COMMAND_ACTOR
+) -> DataScan:
     """Store a scan and all its (validated) records durably; enqueue it once that has committed.
 
     The caller has checked the tenant (inventory.tenancy) and validated `rows`
@@ -190,14 +194,21 @@ def data_scan_submit(*, tenant: Tenant, rows: Sequence[ActivityRow], chunk_size:
     """
     task_id = str(uuid.uuid4())
     with transaction.atomic(using=WRITE_ALIAS):
-        scan = data_scan_store(tenant=tenant, rows=rows, chunk_size=chunk_size, celery_task_id=task_id)
+        scan = data_scan_store(tenant=tenant, rows=rows, chunk_size=chunk_size, celery_task_id=task_id, actor=actor)
         # Only after commit: a worker must find the scan and its records when the message arrives.
         transaction.on_commit(partial(data_scan_dispatch, scan_id=scan.pk, task_id=task_id), using=WRITE_ALIAS)
     return scan
 
 
-def data_scan_store(*, tenant: Tenant, rows: Sequence[ActivityRow], chunk_size: int | None = None, celery_task_id: str = "") -> DataScan:
-    """Create a pending scan and its record chunks on the write alias, without enqueueing it."""
+def data_scan_store(
+    *,
+    tenant: Tenant,
+    rows: Sequence[ActivityRow],
+    chunk_size: int | None = None,
+    celery_task_id: str = "",
+    actor: AuditActor = COMMAND_ACTOR,
+) -> DataScan:
+    """Create a pending scan and its record chunks on the write alias, without enqueueing it (audited as submitted)."""
     chunk_size = chunk_size or settings.DATA_SCAN_CHUNK_SIZE
     with transaction.atomic(using=WRITE_ALIAS):
         scan = DataScan.objects.create(tenant=tenant, records_total=len(rows), celery_task_id=celery_task_id)
@@ -213,10 +224,32 @@ def data_scan_store(*, tenant: Tenant, rows: Sequence[ActivityRow], chunk_size: 
                 for number, start in enumerate(range(0, len(rows), chunk_size))
             ]
         )
+        _scan_created_audit(actor=actor, scan=scan)
     return scan
 
 
-def data_scan_submit_chunks(*, tenant: Tenant, chunks: Iterable[Sequence[ActivityRow]]) -> DataScan:
+def _scan_created_audit(*, actor: AuditActor, scan: DataScan) -> None:
+    # The scan's first audit row: its later rows (completion, failure) name this row's actor.
+    audit_record(
+        actor=actor,
+        tenant_id=scan.tenant_id,
+        action=AuditAction.DATA_SCAN_CREATE,
+        object_type="data_scan",
+        object_ids=[scan.pk],
+        details={"records_total": scan.records_total},
+    )
+
+
+def _scan_audit(*, scan: DataScan, action: AuditAction, actor: AuditActor | None = None, **details: object) -> None:
+    """An audit row about a running scan; without `actor`, the user who started it, through the worker."""
+    if actor is None:
+        actor = audit_actor_of_start(
+            tenant_id=scan.tenant_id, object_type="data_scan", object_id=scan.pk, since=scan.created_at, source=AuditSource.SCAN
+        )
+    audit_record(actor=actor, tenant_id=scan.tenant_id, action=action, object_type="data_scan", object_ids=[scan.pk], details=details)
+
+
+def data_scan_submit_chunks(*, tenant: Tenant, chunks: Iterable[Sequence[ActivityRow]], actor: AuditActor) -> DataScan:
     """Store a scan chunk by chunk as the caller validates them, then enqueue it once that has committed.
 
     For a streamed request body: the caller's `chunks` parses and validates the body one chunk at
@@ -239,6 +272,7 @@ def data_scan_submit_chunks(*, tenant: Tenant, chunks: Iterable[Sequence[Activit
             rows = next(chunk_iterator, None)
         DataScan.objects.filter(pk=scan.pk).update(records_total=total)
         scan.records_total = total
+        _scan_created_audit(actor=actor, scan=scan)
         transaction.on_commit(partial(data_scan_dispatch, scan_id=scan.pk, task_id=task_id), using=WRITE_ALIAS)
     return scan
 
@@ -474,22 +508,37 @@ def data_scan_complete(*, scan_id: uuid.UUID | str) -> str:
         scan.records_processed = scan.records_total
         scan.completed_at = scan.updated_at = timezone.now()
         scan.save(update_fields=["status", "progress_percent", "records_processed", "completed_at", "updated_at"])
+        _scan_audit(scan=scan, action=AuditAction.DATA_SCAN_COMPLETE, records_written=written)
         transaction.on_commit(partial(record_scan_finished, ScanStatus.COMPLETED.value), using=WRITE_ALIAS)
     return ScanStatus.COMPLETED
 
 
 def data_scan_fail(*, scan_id: uuid.UUID | str, error: str, error_vi: str) -> bool:
-    """End a pending or processing scan as `failed` with its bilingual error; False if it had already ended."""
+    """End a pending or processing scan as `failed` with its bilingual error; False if it had already ended.
+
+    Audited with the rows it wrote before it failed (they stay), in the user's name who started it.
+    """
     now = timezone.now()
-    updated = DataScan.objects.filter(pk=scan_id, status__in=[ScanStatus.PENDING, ScanStatus.PROCESSING]).update(
-        status=ScanStatus.FAILED, error=error, error_vi=error_vi, completed_at=now, updated_at=now
-    )
-    if updated:
-        record_scan_finished(ScanStatus.FAILED.value)
-    return bool(updated)
+    with transaction.atomic(using=WRITE_ALIAS):
+        scan = (
+            DataScan.objects.select_for_update()
+            .filter(pk=scan_id, status__in=[ScanStatus.PENDING, ScanStatus.PROCESSING])
+            .only("scan_id", "tenant_id", "created_at", "records_processed")
+            .first()
+        )
+        if scan is None:
+            return False
+        DataScan.objects.filter(pk=scan.pk).update(
+            status=ScanStatus.FAILED, error=error, error_vi=error_vi, completed_at=now, updated_at=now
+        )
+        _scan_audit(scan=scan, action=AuditAction.DATA_SCAN_FAIL, records_written=scan.records_processed)
+    record_scan_finished(ScanStatus.FAILED.value)
+    return True
 
 
-def data_scan_cancel(*, tenant_id: uuid.UUID | str, scan_id: uuid.UUID | str, discard: bool = False) -> DataScan:
+def data_scan_cancel(
+    *, tenant_id: uuid.UUID | str, scan_id: uuid.UUID | str, discard: bool = False, actor: AuditActor = COMMAND_ACTOR
+) -> DataScan:
     """Cancel a pending or processing scan of `tenant_id`: its worker stops at the next chunk boundary.
 
     The scan becomes `cancelled` first, in its own transaction, so a worker's chunk transaction
@@ -501,7 +550,8 @@ def data_scan_cancel(*, tenant_id: uuid.UUID | str, scan_id: uuid.UUID | str, di
 
     The two steps are separate transactions on purpose: a worker holds its chunk's row lock and
     then updates the scan row, so one transaction taking the scan row and then the chunks would
-    deadlock with it.
+    deadlock with it. So the cancel and the discarded rows are audited each in its own
+    transaction: `data_scan.cancel` when the scan becomes cancelled, `data_scan.discard` when rows go.
     """
     now = timezone.now()
     with transaction.atomic(using=WRITE_ALIAS):
@@ -515,25 +565,32 @@ def data_scan_cancel(*, tenant_id: uuid.UUID | str, scan_id: uuid.UUID | str, di
             scan.status = ScanStatus.CANCELLED
             scan.completed_at = scan.updated_at = now
             scan.save(update_fields=["status", "completed_at", "updated_at"])
+            _scan_audit(scan=scan, action=AuditAction.DATA_SCAN_CANCEL, actor=actor, records_written=scan.records_processed)
             transaction.on_commit(partial(record_scan_finished, ScanStatus.CANCELLED.value), using=WRITE_ALIAS)
     with transaction.atomic(using=WRITE_ALIAS):
         # Waits for a chunk transaction in flight; that one rolls back, seeing the scan cancelled.
         DataScanChunk.objects.filter(data_scan_id=scan.pk).delete()
         if discard:
-            ProcessingActivity.objects.filter(data_scan_id=scan.pk).delete()
+            discarded, _ = ProcessingActivity.objects.filter(data_scan_id=scan.pk).delete()
+            if discarded:
+                _scan_audit(scan=scan, action=AuditAction.DATA_SCAN_DISCARD, actor=actor, records_deleted=discarded)
     if newly_cancelled or discard:
         logger.info("data scan %s cancelled%s", scan.pk, " and its rows discarded" if discard else "")
     return scan
 
 
-def data_scans_retry(*, scan_ids: Sequence[uuid.UUID | str]) -> int:
+def data_scans_retry(*, scan_ids: Sequence[uuid.UUID | str], actor: AuditActor = COMMAND_ACTOR) -> int:
     """Put failed scans back to `pending` and dispatch them; they resume at their first unwritten chunk.
 
     `started_at` is cleared (the next run sets it), so a retried scan's duration counts its new run,
-    not the time it sat failed.
+    not the time it sat failed. Each retried scan gets its audit row.
     """
     with transaction.atomic(using=WRITE_ALIAS):
-        scans = list(DataScan.objects.select_for_update().filter(pk__in=scan_ids, status=ScanStatus.FAILED).only("scan_id"))
+        scans = list(
+            DataScan.objects.select_for_update()
+            .filter(pk__in=scan_ids, status=ScanStatus.FAILED)
+            .only("scan_id", "tenant_id", "created_at")
+        )
         for scan in scans:
             task_id = str(uuid.uuid4())
             DataScan.objects.filter(pk=scan.pk).update(
@@ -546,6 +603,7 @@ def data_scans_retry(*, scan_ids: Sequence[uuid.UUID | str]) -> int:
                 celery_task_id=task_id,
                 updated_at=Now(),
             )
+            _scan_audit(scan=scan, action=AuditAction.DATA_SCAN_RETRY, actor=actor)
             transaction.on_commit(partial(data_scan_dispatch, scan_id=scan.pk, task_id=task_id), using=WRITE_ALIAS)
     return len(scans)
 

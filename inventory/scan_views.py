@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import audit_actor_of_request
 from inventory.models import DataScan, ScanStatus, scan_status_label
 from inventory.scan_selectors import data_scan_of_tenant, data_scans_of_tenant
 from inventory.scan_services import data_scan_cancel, data_scan_submit_chunks
@@ -270,7 +271,7 @@ class DataScanCollectionView(TenantScopedMixin, APIView):
             max_records=settings.DATA_SCAN_MAX_RECORDS,
             bytes_read=lambda: body.bytes_read,
         )
-        scan = data_scan_submit_chunks(tenant=tenant, chunks=chunks)
+        scan = data_scan_submit_chunks(tenant=tenant, chunks=chunks, actor=audit_actor_of_request(request))
         body = DataScanAccepted(
             scan_id=scan.pk,
             status=scan.status,
@@ -328,5 +329,5 @@ class DataScanDetailView(TenantScopedMixin, APIView):
     def delete(self, request: Request, scan_id: uuid.UUID) -> Response:
         query = self.query(DataScanCancelQuery)
         release_read_connections()  # the tenant check is done: don't hold the read pool while writing
-        scan = data_scan_cancel(tenant_id=self.tenant.pk, scan_id=scan_id, discard=query.discard)
+        scan = data_scan_cancel(tenant_id=self.tenant.pk, scan_id=scan_id, discard=query.discard, actor=audit_actor_of_request(request))
         return respond(DataScanOut.of(request, scan))

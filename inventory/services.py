@@ -12,6 +12,8 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connections, transaction
 
 from accounts.services import IssuedToken, api_token_create
+from audit.models import AuditAction
+from audit.services import COMMAND_ACTOR, AuditActor, audit_record
 from inventory.activity_fields import ACTIVITY_RECORD_FIELDS
 from inventory.models import ProcessingActivity, Tenant, TenantMembership
 from inventory.validation import ActivityRow, ItemError, ValidationResult, activities_normalise, activities_validate
@@ -21,13 +23,16 @@ from verisyntra.db.pinning import note_write
 from verisyntra.ids import id_range_reserve
 
 
-def tenant_create(*, name: str, username: str, reuse_existing: bool = False) -> tuple[Tenant, object, IssuedToken]:
+def tenant_create(
+    *, name: str, username: str, reuse_existing: bool = False, actor: AuditActor = COMMAND_ACTOR
+) -> tuple[Tenant, object, IssuedToken]:
     """Create a tenant, make `username` (created if new) a member of it, and issue the user an API token.
 
     The token (accounts.ApiToken) acts for every tenant the user is a member of; its plaintext is in
     the returned `IssuedToken.key` only (the database keeps a digest), so each call issues a new one.
 
-    With `reuse_existing`, a tenant of that name the user already belongs to is returned instead.
+    With `reuse_existing`, a tenant of that name the user already belongs to is returned instead
+    (and nothing is audited: no tenant was created).
     """
     User = get_user_model()
     # One transaction on the primary: a tenant never exists without its first member.
@@ -40,6 +45,14 @@ def tenant_create(*, name: str, username: str, reuse_existing: bool = False) -> 
         if tenant is None:
             tenant = Tenant.objects.create(name=name)
             TenantMembership.objects.create(tenant=tenant, user=user)
+            audit_record(
+                actor=actor,
+                tenant_id=tenant.pk,
+                action=AuditAction.TENANT_CREATE,
+                object_type="tenant",
+                object_ids=[tenant.pk],
+                details={"member_user_id": user.pk},
+            )
         issued = api_token_create(user=user, name=f"create_tenant {name}"[:100])
     return tenant, user, issued
 
@@ -241,7 +254,7 @@ def invalid_activities_error(result: ValidationResult) -> ApiError:
 
 
 def processing_activities_batch_create(
-    *, tenant: Tenant, items: Sequence[Any], skip_invalid: bool = False, type_checked: bool = False
+    *, tenant: Tenant, items: Sequence[Any], actor: AuditActor, skip_invalid: bool = False, type_checked: bool = False
 ) -> BatchOutcome:
     """The batch API's write: all items or none (default), or every valid item (`skip_invalid`).
 
@@ -251,19 +264,38 @@ def processing_activities_batch_create(
     written and the bad ones reported; if none is valid, that is the same 400. `type_checked`
     says pydantic has already validated the items (`batch_body_validate_json`), so only the
     remaining checks run.
+
+    The rows and their one audit row (`actor`, the count, the first ids) commit together.
     """
     check = activities_normalise if type_checked else activities_validate
     if skip_invalid:
         result = check(items, stop_after_failed=None)  # every valid item is written, so every item is looked at
         if not result.rows:
             raise invalid_activities_error(result)
-        ids = processing_activities_bulk_insert(tenant=tenant, rows=result.rows)
-        return BatchOutcome(ids=ids, errors=result.errors, records_failed=len(result.failed_indexes))
+        with transaction.atomic(using=WRITE_ALIAS):
+            ids = processing_activities_bulk_insert(tenant=tenant, rows=result.rows)
+            outcome = BatchOutcome(ids=ids, errors=result.errors, records_failed=len(result.failed_indexes))
+            _batch_audit(actor=actor, tenant=tenant, outcome=outcome)
+        return outcome
     rows = _StopOnFirstInvalid(items, check)
     try:
-        ids = processing_activities_bulk_insert(tenant=tenant, rows=rows)
+        with transaction.atomic(using=WRITE_ALIAS):
+            outcome = BatchOutcome(ids=processing_activities_bulk_insert(tenant=tenant, rows=rows))
+            _batch_audit(actor=actor, tenant=tenant, outcome=outcome)
     except DatabaseError:
         if not rows.failed:
             raise
         raise invalid_activities_error(activities_validate(items)) from None
-    return BatchOutcome(ids=ids)
+    return outcome
+
+
+def _batch_audit(*, actor: AuditActor, tenant: Tenant, outcome: BatchOutcome) -> None:
+    details = {"records_failed": outcome.records_failed} if outcome.records_failed else {}
+    audit_record(
+        actor=actor,
+        tenant_id=tenant.pk,
+        action=AuditAction.ACTIVITIES_BATCH_CREATE,
+        object_type="processing_activity",
+        object_ids=outcome.ids,
+        details=details,
+    )

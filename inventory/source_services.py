@@ -27,6 +27,8 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from audit.models import AuditAction, AuditSource
+from audit.services import BEAT_ACTOR, COMMAND_ACTOR, AuditActor, audit_actor_of_start, audit_record
 from inventory.models import DataScan, PdplCategory, ProcessingActivity, ScanStatus, Tenant
 from inventory.scan_services import DataScanFailed, ScanProgress, data_scan_dispatch
 from inventory.source_connections import SourceRejected, SourceUnreachable, dsn_check, dsn_parse, source_connect
@@ -106,7 +108,14 @@ def dsn_validate(dsn: Any, *, kind: str) -> tuple[str, str]:
 # --- Register, change, delete -------------------------------------------------------------------
 
 
-def data_source_create(*, tenant: Tenant, name: Any, kind: Any, dsn: Any, schedule: Any = "") -> DataSource:
+def _source_audit(*, actor: AuditActor, source: DataSource, action: AuditAction, **details: object) -> None:
+    # Field names only: a DSN holds a password, and a new name or schedule is in the source itself.
+    audit_record(actor=actor, tenant_id=source.tenant_id, action=action, object_type="data_source", object_ids=[source.pk], details=details)
+
+
+def data_source_create(
+    *, tenant: Tenant, name: Any, kind: Any, dsn: Any, schedule: Any = "", actor: AuditActor = COMMAND_ACTOR
+) -> DataSource:
     """Register a data source (DSN encrypted); its first scheduled run is the schedule's next slot."""
     name = _text("name", name, limit=NAME_MAX)
     kind = kind_validate(kind)
@@ -124,6 +133,7 @@ def data_source_create(*, tenant: Tenant, name: Any, kind: Any, dsn: Any, schedu
     try:
         with transaction.atomic(using=WRITE_ALIAS):
             source.save(using=WRITE_ALIAS, force_insert=True)
+            _source_audit(actor=actor, source=source, action=AuditAction.DATA_SOURCE_CREATE, kind=kind, scheduled=bool(schedule))
     except IntegrityError:
         raise DataSourceInvalid("name", render("source.reason.name_taken")) from None
     return source
@@ -132,7 +142,15 @@ def data_source_create(*, tenant: Tenant, name: Any, kind: Any, dsn: Any, schedu
 UNSET: Any = object()
 
 
-def data_source_update(*, source: DataSource, name: Any = UNSET, kind: Any = UNSET, dsn: Any = UNSET, schedule: Any = UNSET) -> DataSource:
+def data_source_update(
+    *,
+    source: DataSource,
+    name: Any = UNSET,
+    kind: Any = UNSET,
+    dsn: Any = UNSET,
+    schedule: Any = UNSET,
+    actor: AuditActor = COMMAND_ACTOR,
+) -> DataSource:
     """Change the given fields. A new kind needs a DSN of that kind; a new schedule takes effect at
     once (the next run is recomputed; beat reads it from the database, no restart)."""
     fields = ["updated_at"]
@@ -157,15 +175,20 @@ def data_source_update(*, source: DataSource, name: Any = UNSET, kind: Any = UNS
     try:
         with transaction.atomic(using=WRITE_ALIAS):
             source.save(using=WRITE_ALIAS, update_fields=fields)
+            changed = sorted({"dsn" if field.startswith("dsn_") else field for field in fields} - {"updated_at", "next_run_at"})
+            _source_audit(actor=actor, source=source, action=AuditAction.DATA_SOURCE_UPDATE, fields=changed)
     except IntegrityError:
         raise DataSourceInvalid("name", render("source.reason.name_taken")) from None
     return source
 
 
-def data_source_delete(*, source: DataSource) -> None:
+def data_source_delete(*, source: DataSource, actor: AuditActor = COMMAND_ACTOR) -> None:
     """Delete the source and its stored credentials. Its activities stay in the record of processing
     (a legal record is not deleted as a side effect); they only lose the link to the source."""
-    DataSource.objects.using(WRITE_ALIAS).filter(pk=source.pk).delete()
+    with transaction.atomic(using=WRITE_ALIAS):
+        deleted, _ = DataSource.objects.using(WRITE_ALIAS).filter(pk=source.pk).delete()
+        if deleted:
+            _source_audit(actor=actor, source=source, action=AuditAction.DATA_SOURCE_DELETE)
 
 
 def data_source_keys_rotate() -> int:
@@ -181,23 +204,34 @@ def data_source_keys_rotate() -> int:
 # --- Starting scans: on demand and by schedule --------------------------------------------------
 
 
-def _scan_start_locked(source: DataSource) -> tuple[DataScan, bool]:
-    """Inside a transaction holding the source's row lock: its running scan, or a new one dispatched after commit."""
+def _scan_start_locked(source: DataSource, *, actor: AuditActor, action: AuditAction) -> tuple[DataScan, bool]:
+    """Inside a transaction holding the source's row lock: its running scan, or a new one dispatched after commit.
+
+    A new scan's audit row is the scan's first (object: the scan), so its completion names this actor.
+    """
     running = DataScan.objects.using(WRITE_ALIAS).filter(data_source_id=source.pk, status__in=ACTIVE_STATUSES).first()
     if running is not None:
         return running, False
     task_id = str(uuid.uuid4())
     scan = DataScan.objects.using(WRITE_ALIAS).create(tenant_id=source.tenant_id, data_source=source, celery_task_id=task_id)
     DataSource.objects.using(WRITE_ALIAS).filter(pk=source.pk).update(last_scan=scan, last_run_at=Now())
+    audit_record(
+        actor=actor,
+        tenant_id=source.tenant_id,
+        action=action,
+        object_type="data_scan",
+        object_ids=[scan.pk],
+        details={"data_source_id": str(source.pk)},
+    )
     transaction.on_commit(partial(data_scan_dispatch, scan_id=scan.pk, task_id=task_id), using=WRITE_ALIAS)
     return scan, True
 
 
-def data_source_scan_submit(*, source: DataSource) -> tuple[DataScan, bool]:
+def data_source_scan_submit(*, source: DataSource, actor: AuditActor = COMMAND_ACTOR) -> tuple[DataScan, bool]:
     """Start a discovery scan of `source` now: (the scan, True), or (its scan already pending or running, False)."""
     with transaction.atomic(using=WRITE_ALIAS):
         locked = DataSource.objects.using(WRITE_ALIAS).select_for_update().get(pk=source.pk)
-        return _scan_start_locked(locked)
+        return _scan_start_locked(locked, actor=actor, action=AuditAction.DATA_SOURCE_SCAN_NOW)
 
 
 # Due sources, one per tenant per turn: every tenant's oldest due source comes before any tenant's
@@ -235,7 +269,7 @@ def data_sources_dispatch_due(*, now: dt.datetime | None = None, limit: int | No
         for source_id in ids:
             source = sources[source_id]
             DataSource.objects.using(WRITE_ALIAS).filter(pk=source.pk).update(next_run_at=schedule_next(source.schedule, now))
-            scan, created = _scan_start_locked(source)
+            scan, created = _scan_start_locked(source, actor=BEAT_ACTOR, action=AuditAction.DATA_SOURCE_SCAN_SCHEDULED)
             if created:
                 started.append(str(scan.pk))
     if started:
@@ -436,6 +470,22 @@ def data_source_findings_write(*, scan_id: uuid.UUID, source_id: uuid.UUID, find
             changed,
             ["pdpl_category", "data_fields", "source_findings", "source_missing_since", "source_changes", "data_scan"],
             batch_size=1000,
+        )
+        audit_record(
+            actor=audit_actor_of_start(
+                tenant_id=scan.tenant_id, object_type="data_scan", object_id=scan.pk, since=scan.created_at, source=AuditSource.SCAN
+            ),
+            tenant_id=scan.tenant_id,
+            action=AuditAction.DISCOVERY_APPLY,
+            object_type="processing_activity",
+            object_ids=[activity.pk for activity in (*created, *changed)],
+            details={
+                "data_scan_id": str(scan.pk),
+                "data_source_id": str(source.pk),
+                "tables": len(tables),
+                **{kind: len(changes[kind]) for kind in ("added", "updated", "returned", "missing")},
+                "unchanged": changes["unchanged"],
+            },
         )
         scan.status = ScanStatus.COMPLETED
         scan.progress_percent = 100

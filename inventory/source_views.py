@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import audit_actor_of_request
 from inventory.models import PdplCategory, ProcessingActivity, ScanStatus, pdpl_category_label, scan_status_label
 from inventory.scan_views import data_scan_status_url
 from inventory.source_models import DataSource, DataSourceKind
@@ -314,7 +315,12 @@ class DataSourceCollectionView(SourceScopedMixin, APIView):
         data = _body(request, required=("name", "kind", "dsn"))
         try:
             source = data_source_create(
-                tenant=self.tenant, name=data["name"], kind=data["kind"], dsn=data["dsn"], schedule=data.get("schedule") or ""
+                tenant=self.tenant,
+                name=data["name"],
+                kind=data["kind"],
+                dsn=data["dsn"],
+                schedule=data.get("schedule") or "",
+                actor=audit_actor_of_request(request),
             )
         except DataSourceInvalid as exc:
             raise _invalid(exc) from None
@@ -365,7 +371,9 @@ class DataSourceDetailView(SourceScopedMixin, APIView):
         if "schedule" in data:
             changes["schedule"] = data["schedule"] or ""
         try:
-            source = data_source_update(source=source, **{name: changes.get(name, UNSET) for name in BODY_FIELDS})
+            source = data_source_update(
+                source=source, actor=audit_actor_of_request(request), **{name: changes.get(name, UNSET) for name in BODY_FIELDS}
+            )
         except DataSourceInvalid as exc:
             raise _invalid(exc) from None
         return respond(DataSourceOut.of(request, source))
@@ -380,7 +388,7 @@ class DataSourceDetailView(SourceScopedMixin, APIView):
     )
     def delete(self, request: Request, source_id: uuid.UUID) -> Response:
         self.query(TenantQuery)
-        data_source_delete(source=self.source(source_id))
+        data_source_delete(source=self.source(source_id), actor=audit_actor_of_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -403,7 +411,7 @@ class DataSourceScanView(SourceScopedMixin, APIView):
     )
     def post(self, request: Request, source_id: uuid.UUID) -> Response:
         self.query(TenantQuery)
-        scan, started = data_source_scan_submit(source=self.source(source_id))
+        scan, started = data_source_scan_submit(source=self.source(source_id), actor=audit_actor_of_request(request))
         body = DataSourceScanAccepted(
             scan_id=scan.pk,
             source_id=source_id,

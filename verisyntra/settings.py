@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_results",
     "inventory.apps.InventoryConfig",
+    # The append-only audit trail of every write (audit/models.py).
+    "audit.apps.AuditConfig",
     "analytics.apps.AnalyticsConfig",
     "health.apps.HealthConfig",
 ]
