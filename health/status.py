@@ -17,6 +17,8 @@ WARNING = "warning"
 CRITICAL = "critical"
 # What a failed check (a database alias, the endpoint as a whole) answers; not a pool's severity.
 UNHEALTHY = "unhealthy"
+# What GET /health/ready answers when the database answers through the pools.
+READY = "ready"
 _SEVERITY = {HEALTHY: 0, WARNING: 1, CRITICAL: 2}
 
 
@@ -25,7 +27,7 @@ def status_label(status: str) -> Bilingual:
     return render(f"status.{status}")
 
 
-STATUS_VI = {status: status_label(status).vi for status in (HEALTHY, WARNING, CRITICAL, UNHEALTHY)}
+STATUS_VI = {status: status_label(status).vi for status in (HEALTHY, WARNING, CRITICAL, UNHEALTHY, READY)}
 
 WARNING_UTILIZATION_PERCENT = 70.0
 CRITICAL_UTILIZATION_PERCENT = 90.0

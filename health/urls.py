@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from health.views import ConnectionPoolsHealthView, DatabaseHealthView, LivenessView
+from health.views import ConnectionPoolsHealthView, DatabaseHealthView, LivenessView, ReadinessView
 
 urlpatterns = [
     path("live", LivenessView.as_view(), name="health-live"),
+    path("ready", ReadinessView.as_view(), name="health-ready"),
     path("connection-pools", ConnectionPoolsHealthView.as_view(), name="health-connection-pools"),
     path("database", DatabaseHealthView.as_view(), name="health-database"),
 ]

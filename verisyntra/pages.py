@@ -25,6 +25,8 @@ class Link:
 
     href: str
     text: Bilingual
+    # Answers only a staff user (a staff token, or signed in to the admin); anyone else gets 401 or 403.
+    staff_only: bool = False
 
 
 def _sections() -> list[tuple[Bilingual, list[Link]]]:
@@ -44,9 +46,10 @@ def _sections() -> list[tuple[Bilingual, list[Link]]]:
 def _operations_links() -> list[Link]:
     return [
         Link(reverse("health-live"), message("front.link.health_live")),
-        Link(reverse("health-connection-pools"), message("front.link.health_pools")),
-        Link(reverse("health-database"), message("front.link.health_database")),
-        Link(reverse("metrics"), message("front.link.metrics")),
+        Link(reverse("health-ready"), message("front.link.health_ready")),
+        Link(reverse("health-connection-pools"), message("front.link.health_pools"), staff_only=True),
+        Link(reverse("health-database"), message("front.link.health_database"), staff_only=True),
+        Link(reverse("metrics"), message("front.link.metrics"), staff_only=True),
     ]
 
 
@@ -70,5 +73,8 @@ def health_index(request: HttpRequest) -> JsonResponse:
     mistake must not be read as "healthy".
     """
     note = message("health_index.note")
-    endpoints = [{"path": link.href, "description": link.text.en, "description_vi": link.text.vi} for link in _operations_links()]
+    endpoints = [
+        {"path": link.href, "description": link.text.en, "description_vi": link.text.vi, "staff_only": link.staff_only}
+        for link in _operations_links()
+    ]
     return JsonResponse({"message": note.en, "message_vi": note.vi, "endpoints": endpoints}, json_dumps_params={"ensure_ascii": False})

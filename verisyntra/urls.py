@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from health.views import metrics_view
+from health.views import MetricsView
 from verisyntra.pages import front_page, health_index
 
 urlpatterns = [
@@ -16,7 +16,7 @@ urlpatterns = [
     path("analytics/", include("analytics.urls")),
     path("health/", health_index, name="health-index"),
     path("health/", include("health.urls")),
-    path("metrics", metrics_view, name="metrics"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     # OpenAPI 3 (drf-spectacular): open without a token, like the docs it feeds.
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
     # The split view serves Swagger UI's start-up script as a file of its own, not inline, so the

@@ -1,4 +1,5 @@
-"""Fixtures for the health tests: pools rebuilt with other options, connections held in other threads."""
+"""Fixtures for the health tests: pools rebuilt with other options, connections held in other threads,
+and a staff client for the staff-only endpoints."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from contextlib import contextmanager
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.test import Client
 
 from health import status
 from health.audit import AUDIT_LOGGER_NAME
+from health.tests.operators import staff_headers
 from verisyntra.db.config import POOL_KEYS
 from verisyntra.db.pools import reset_pools
 
@@ -100,3 +103,9 @@ def audit_lines():
         yield handler.lines
     finally:
         logger.removeHandler(handler)
+
+
+@pytest.fixture
+def staff_client() -> Client:
+    """A test client sending a staff user's token: what an operator's script or Prometheus sends."""
+    return Client(headers=staff_headers())

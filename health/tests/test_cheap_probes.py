@@ -1,5 +1,6 @@
-"""Operations endpoints cost (almost) nothing: liveness touches no database, and a flood of
-`/health/connection-pools` calls shares one reading of the server's view per process and period."""
+"""Operations endpoints cost (almost) nothing: liveness touches no database, readiness one `SELECT 1`
+per pool and nothing else, and a flood of `/health/connection-pools` calls shares one reading of the
+server's view per process and period."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from health import selectors
+from health.tests.operators import staff_headers
 from verisyntra.db.config import POOLED_ALIASES
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["read", "write"])
@@ -47,8 +49,10 @@ def test_a_flood_of_pool_health_calls_reads_the_server_view_once_per_period(monk
     selectors._server_view_cache.clear()
     statuses = []
 
+    headers = staff_headers()
+
     def poll():
-        client = Client()
+        client = Client(headers=headers)
         for _ in range(10):
             statuses.append(client.get("/health/connection-pools").status_code)
 
@@ -59,3 +63,21 @@ def test_a_flood_of_pool_health_calls_reads_the_server_view_once_per_period(monk
         thread.join()
     assert statuses == [200] * 80
     assert len(readings) == 1, f"{len(readings)} server sessions for 80 calls"
+
+
+def test_readiness_runs_select_1_through_each_pool_and_opens_no_server_session(monkeypatch):
+    def no_server_session(*args, **kwargs):
+        raise AssertionError("readiness opened a server session of its own")
+
+    monkeypatch.setattr(selectors, "server_connection", no_server_session)
+    captures = [CaptureQueriesContext(connections[alias]) for alias in POOLED_ALIASES]
+    for capture in captures:
+        capture.__enter__()
+    try:
+        response = Client().get("/health/ready")
+    finally:
+        for capture in captures:
+            capture.__exit__(None, None, None)
+    assert response.status_code == 200, response.content
+    for capture in captures:
+        assert any(query["sql"].endswith("SELECT 1") for query in capture.captured_queries), capture.captured_queries

@@ -32,10 +32,10 @@ def exhausted_count(client, alias: str) -> float:
 
 
 @pytest.mark.parametrize("path", ["/probe/read-drf", "/probe/read-plain"], ids=["api-view", "plain-django-view"])
-def test_full_pool_answers_503_with_retry_after_within_its_timeout(client, audit_lines, path):
+def test_full_pool_answers_503_with_retry_after_within_its_timeout(client, staff_client, audit_lines, path):
     tenant_id = str(uuid.uuid4())
     with rebuilt_pool(READ_ALIAS, **TINY):
-        before = exhausted_count(client, READ_ALIAS)
+        before = exhausted_count(staff_client, READ_ALIAS)
         with held_connections(READ_ALIAS, TINY["POOL_SIZE"] + TINY["MAX_OVERFLOW"]):
             started = time.monotonic()
             response = client.get(path, {"tenant_id": tenant_id})
@@ -64,7 +64,7 @@ def test_full_pool_answers_503_with_retry_after_within_its_timeout(client, audit
         assert record["task"] is None
         assert record["time"].endswith("+00:00")
 
-        assert exhausted_count(client, READ_ALIAS) == before + 1
+        assert exhausted_count(staff_client, READ_ALIAS) == before + 1
 
         # The held connections are back: the same request now succeeds.
         assert client.get(path).status_code == 200
@@ -76,15 +76,15 @@ def test_audit_line_has_no_tenant_when_the_request_names_none_or_a_malformed_one
     assert json.loads(audit_lines[0])["tenant_id"] is None
 
 
-def test_exhausted_pool_makes_connection_pools_health_critical(client):
+def test_exhausted_pool_makes_connection_pools_health_critical(client, staff_client):
     with rebuilt_pool(READ_ALIAS, **TINY):
         with held_connections(READ_ALIAS, 3):
-            full = client.get("/health/connection-pools").json()["read_pool"]
+            full = staff_client.get("/health/connection-pools").json()["read_pool"]
             assert full["checked_out"] == 3
             assert full["utilization_percent"] == 100.0
             assert (full["status"], full["status_vi"]) == ("critical", "Nguy cấp")
             client.get("/probe/read-drf")  # runs out
-        after = client.get("/health/connection-pools").json()
+        after = staff_client.get("/health/connection-pools").json()
     # Nothing is checked out any more, but the pool ran out moments ago in this process.
     assert after["read_pool"]["checked_out"] == 0
     assert after["read_pool"]["status"] == "critical"

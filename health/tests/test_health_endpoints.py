@@ -1,4 +1,6 @@
-"""GET /health/connection-pools and GET /health/database, before and after the first connection, and with a dead server."""
+"""GET /health/connection-pools and GET /health/database (staff only), before and after the first connection, and with a dead server.
+
+Who may open them is specified in test_operations_access.py; here a staff token opens them."""
 
 from __future__ import annotations
 
@@ -40,28 +42,32 @@ def no_pools_yet():
     reset_pools()
 
 
-def test_connection_pools_before_any_connection_reports_the_configured_pools(client, no_pools_yet):
-    response = client.get("/health/connection-pools")  # no token
+def test_connection_pools_before_any_connection_reports_the_configured_pools(staff_client, no_pools_yet):
+    response = staff_client.get("/health/connection-pools")
     assert response.status_code == 200
     body = response.json()
     for alias, size, overflow, timeout in [(READ_ALIAS, 20, 10, 30.0), (WRITE_ALIAS, 50, 20, 10.0)]:
         pool = body[f"{alias}_pool"]
         assert set(pool) >= POOL_FIELDS
         assert (pool["pool_size"], pool["max_overflow"], pool["timeout"]) == (size, overflow, timeout)
-        assert (pool["created"], pool["checked_in"], pool["checked_out"], pool["utilization_percent"]) == (False, 0, 0, 0.0)
+        assert (pool["checked_out"], pool["utilization_percent"]) == (0, 0.0)
         assert (pool["status"], pool["status_vi"]) == ("healthy", "Khỏe mạnh")
         assert pool["server"]["reachable"] is True
         assert pool["server"]["max_connections"] > 0
+    # The token lookup (a read, through the router) made the read pool's one connection, back in the
+    # pool before the figures were read; the write pool was not created by looking.
+    assert (body["read_pool"]["created"], body["read_pool"]["checked_in"]) == (True, 1)
+    assert (body["write_pool"]["created"], body["write_pool"]["checked_in"]) == (False, 0)
     assert (body["status"], body["status_vi"]) == ("healthy", "Khỏe mạnh")
     assert body["recommendation_vi"] == render("pools.normal").vi
     # Looking did not create a pool: the server view has its own connection.
-    assert client.get("/health/connection-pools").json()["read_pool"]["created"] is False
+    assert staff_client.get("/health/connection-pools").json()["write_pool"]["created"] is False
 
 
 @pytest.mark.needs_backend_pid
-def test_connection_pools_after_first_connection_counts_it_here_and_on_the_server(client, no_pools_yet):
+def test_connection_pools_after_first_connection_counts_it_here_and_on_the_server(staff_client, no_pools_yet):
     Tenant.objects.count()  # a read: this thread now holds a read connection
-    body = client.get("/health/connection-pools").json()
+    body = staff_client.get("/health/connection-pools").json()
     read = body["read_pool"]
     assert (read["created"], read["checked_out"], read["checked_in"]) == (True, 1, 0)
     assert read["utilization_percent"] == round(100 / 30, 1)
@@ -69,14 +75,14 @@ def test_connection_pools_after_first_connection_counts_it_here_and_on_the_serve
     assert sum(v for k, v in read["server_connections"].items() if k != "total") == read["server_connections"]["total"]
 
     connections[READ_ALIAS].close()  # back to the pool, still open on the server
-    read = client.get("/health/connection-pools").json()["read_pool"]
+    read = staff_client.get("/health/connection-pools").json()["read_pool"]
     assert (read["checked_out"], read["checked_in"]) == (0, 1)
     assert read["server_connections"].get("idle", 0) >= 1
 
 
-def test_database_health_before_and_after_first_connection(client, no_pools_yet):
+def test_database_health_before_and_after_first_connection(staff_client, no_pools_yet):
     for _ in range(2):
-        response = client.get("/health/database")
+        response = staff_client.get("/health/database")
         assert response.status_code == 200
         body = response.json()
         assert (body["status"], body["status_vi"]) == ("healthy", "Khỏe mạnh")
@@ -87,11 +93,11 @@ def test_database_health_before_and_after_first_connection(client, no_pools_yet)
         assert body["databases"][READ_ALIAS]["in_recovery"] is False
 
 
-def test_database_health_is_503_when_an_alias_points_at_a_dead_server(client):
+def test_database_health_is_503_when_an_alias_points_at_a_dead_server(staff_client):
     # The primary (`write`) down: the service cannot work, whatever the read side says.
     with rebuilt_pool(WRITE_ALIAS, PORT=str(dead_port())):
-        response = client.get("/health/database")
-        pools = client.get("/health/connection-pools").json()
+        response = staff_client.get("/health/database")
+        pools = staff_client.get("/health/connection-pools").json()
     assert response.status_code == 503
     assert response["Retry-After"]
     body = response.json()
@@ -106,4 +112,4 @@ def test_database_health_is_503_when_an_alias_points_at_a_dead_server(client):
     assert pools["write_pool"]["status"] == "critical" and pools["write_pool"]["server"]["reachable"] is False
     assert pools["read_pool"]["status"] == "healthy"
     # And back once the alias points at a live server again.
-    assert client.get("/health/database").status_code == 200
+    assert staff_client.get("/health/database").status_code == 200

@@ -34,8 +34,8 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
     }
 
 
-def test_metrics_exposes_every_pool_series_without_a_token(client):
-    response = client.get("/metrics")
+def test_metrics_exposes_every_pool_series_to_staff(staff_client):
+    response = staff_client.get("/metrics")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
     values = samples(response.content.decode())
@@ -49,9 +49,9 @@ def test_metrics_exposes_every_pool_series_without_a_token(client):
         assert ("verisyntra_pool_checkout_wait_seconds_bucket", (("le", "+Inf"), ("pool", alias))) in values
 
 
-def test_every_checkout_is_timed_and_in_use_follows_checkout_and_checkin(client):
+def test_every_checkout_is_timed_and_in_use_follows_checkout_and_checkin(staff_client):
     key = ("verisyntra_pool_checkout_wait_seconds_count", (("pool", READ_ALIAS),))
-    before = samples(client.get("/metrics").content.decode())
+    before = samples(staff_client.get("/metrics").content.decode())
     Tenant.objects.count()  # one checkout of a read connection, still held by this thread
     held = samples(generate_latest().decode())
     assert held[key] == before[key] + 1
@@ -63,14 +63,14 @@ def test_every_checkout_is_timed_and_in_use_follows_checkout_and_checkin(client)
     assert returned[("verisyntra_pool_connections_open", (("pool", READ_ALIAS),))] >= 1
 
 
-def test_record_scan_finished_counts_by_status(client):
+def test_record_scan_finished_counts_by_status(staff_client):
     from health.metrics import record_scan_finished
 
     key = ("verisyntra_data_scans_finished_total", (("status", "completed"),))
-    before = samples(client.get("/metrics").content.decode()).get(key, 0.0)
+    before = samples(staff_client.get("/metrics").content.decode()).get(key, 0.0)
     record_scan_finished("completed")
     record_scan_finished("completed")
-    assert samples(client.get("/metrics").content.decode())[key] == before + 2
+    assert samples(staff_client.get("/metrics").content.decode())[key] == before + 2
 
 
 CHILD = textwrap.dedent(

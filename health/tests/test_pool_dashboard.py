@@ -29,6 +29,7 @@ PAGE, DATA = "/admin/connection-pools/", "/admin/connection-pools/data"
 
 @pytest.fixture
 def staff_client() -> Client:
+    """Signed in to the admin as staff: the dashboard's pages and the staff-only endpoints both open."""
     client = Client()
     client.force_login(get_user_model().objects.create_user("operator", is_staff=True))
     return client
@@ -70,9 +71,9 @@ def test_the_admin_index_links_to_the_dashboard_which_shows_every_pool_in_both_l
     assert "<script>" not in html
 
 
-def test_the_verdict_is_the_endpoints_when_healthy(staff_client, client):
+def test_the_verdict_is_the_endpoints_when_healthy(staff_client):
     data = staff_client.get(DATA).json()
-    body = endpoint(client)
+    body = endpoint(staff_client)
     assert data["statuses"]["status"] == body["status"] == st.HEALTHY
     for alias in POOLED_ALIASES:
         assert data["statuses"][f"{alias}.status"] == body[f"{alias}_pool"]["status"]
@@ -80,7 +81,7 @@ def test_the_verdict_is_the_endpoints_when_healthy(staff_client, client):
         assert data["values"][f"{alias}.recommendation"] == f"{pool['recommendation']} / {pool['recommendation_vi']}"
 
 
-def test_the_verdict_is_the_endpoints_with_a_transaction_left_idle(staff_client, client, settings):
+def test_the_verdict_is_the_endpoints_with_a_transaction_left_idle(staff_client, settings):
     settings.POOL_LEAK_SUSPECT_SECONDS = 1
     leaked = direct_connection(WRITE_ALIAS, application_name="verisyntra-write")
     try:
@@ -89,7 +90,7 @@ def test_the_verdict_is_the_endpoints_with_a_transaction_left_idle(staff_client,
         # Older than the threshold, and than the server view's cache (a reading from before the leak).
         time.sleep(max(1.5, SERVER_VIEW_CACHE_SECONDS + 0.2))
         data = staff_client.get(DATA).json()
-        body = endpoint(client)
+        body = endpoint(staff_client)
         assert data["statuses"]["status"] == body["status"] == st.WARNING
         assert data["values"]["recommendation"] == f"{body['recommendation']} / {body['recommendation_vi']}"
         leak = f"pid {leaked.info.backend_pid} (verisyntra-write): idle in transaction"
@@ -100,10 +101,10 @@ def test_the_verdict_is_the_endpoints_with_a_transaction_left_idle(staff_client,
         time.sleep(SERVER_VIEW_CACHE_SECONDS)  # no later test gets the cached reading with the leak in it
 
 
-def test_the_verdict_is_the_endpoints_after_an_exhaustion(staff_client, client, forget_exhaustions):
+def test_the_verdict_is_the_endpoints_after_an_exhaustion(staff_client, forget_exhaustions):
     st.note_exhaustion(PoolExhausted(WRITE_ALIAS, pool_size=1, max_overflow=0, timeout=0.1, waited=0.1))
     data = staff_client.get(DATA).json()
-    body = endpoint(client)
+    body = endpoint(staff_client)
     assert data["statuses"]["status"] == body["status"] == st.CRITICAL
     assert data["statuses"]["write.status"] == body["write_pool"]["status"] == st.CRITICAL
     assert data["values"]["write.status"] == "Critical / Nguy cấp"

@@ -193,10 +193,10 @@ def test_watch_refreshes_until_interrupted():
 # --- One verdict: the report and /health/connection-pools judge by the same rules ------------------
 
 
-def test_stock_configuration_is_healthy_in_the_report_and_the_endpoint_with_sizing_as_advice(client, settings):
+def test_stock_configuration_is_healthy_in_the_report_and_the_endpoint_with_sizing_as_advice(staff_client, settings):
     settings.DATABASE_SERVER_CORES = 2  # the sizing rule then finds the stock write pools far too large
     report = json.loads(pool_report("--json"))
-    endpoint = client.get("/health/connection-pools").json()
+    endpoint = staff_client.get("/health/connection-pools").json()
     assert (report["status"], endpoint["status"]) == ("healthy", "healthy")
     assert report["findings"] == endpoint["findings"] == []
     # The sizing rule's warning is advice about the configuration: shown, but not a health status.
@@ -207,12 +207,12 @@ def test_stock_configuration_is_healthy_in_the_report_and_the_endpoint_with_sizi
     assert "Configuration advice (it does not change the status)" in text
 
 
-def test_a_leaked_transaction_is_a_warning_in_the_report_and_the_endpoint(client, settings):
+def test_a_leaked_transaction_is_a_warning_in_the_report_and_the_endpoint(staff_client, settings):
     settings.POOL_LEAK_SUSPECT_SECONDS = 1
     with idle_in_transaction(WRITE_ALIAS):
         time.sleep(1.2)
         report = json.loads(pool_report("--json"))
-        endpoint = client.get("/health/connection-pools").json()
+        endpoint = staff_client.get("/health/connection-pools").json()
     assert (report["status"], endpoint["status"], endpoint["status_vi"]) == ("warning", "warning", "Cảnh báo")
     [leak] = [f for f in endpoint["findings"] if f["code"] == "finding.leak_suspects"]
     assert leak in report["findings"]

@@ -8,6 +8,18 @@ MESSAGES: dict[str, Message] = {
     "status.warning": Message("Warning", "Cảnh báo"),
     "status.critical": Message("Critical", "Nguy cấp"),
     "status.unhealthy": Message("Unhealthy", "Không khỏe mạnh"),
+    "status.ready": Message("Ready", "Sẵn sàng"),
+    # --- Who may open what: /health/live and /health/ready are open, the details are for staff ---
+    "staff_required": Message(
+        "This endpoint shows the servers, pools and processes behind the service: it needs a staff account "
+        "(a staff user's token, or a staff sign-in to the admin).",
+        "Điểm cuối này hiển thị máy chủ, nhóm kết nối và tiến trình phía sau dịch vụ: cần tài khoản nhân viên "
+        "(mã thông báo của người dùng nhân viên, hoặc đăng nhập trang quản trị bằng tài khoản nhân viên).",
+    ),
+    "not_ready": Message(
+        "Not ready: the database does not answer through the connection pools.",
+        "Chưa sẵn sàng: cơ sở dữ liệu không phản hồi qua các nhóm kết nối.",
+    ),
     # --- GET /health/connection-pools: one recommendation per pool of this process ---------------
     "pool.server_unreachable": Message(
         "PostgreSQL at {host}:{port} is unreachable: check the server and DATABASE_URL / READ_DATABASE_URL.",

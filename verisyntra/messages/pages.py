@@ -29,9 +29,15 @@ MESSAGES: dict[str, Message] = {
     "front.link.health_live": Message(
         "Liveness probe (answers without touching the database)", "Kiểm tra tiến trình còn sống (trả lời mà không truy cập cơ sở dữ liệu)"
     ),
-    "front.link.health_pools": Message("Connection pool health", "Tình trạng nhóm kết nối"),
-    "front.link.health_database": Message("Database and read replica health", "Tình trạng cơ sở dữ liệu và các bản sao chỉ đọc"),
-    "front.link.metrics": Message("Prometheus metrics", "Số liệu đo Prometheus"),
+    "front.link.health_ready": Message(
+        "Readiness probe (the database answers through the connection pools; yes or no, no details)",
+        "Kiểm tra sẵn sàng (cơ sở dữ liệu phản hồi qua các nhóm kết nối; chỉ có hoặc không, không kèm chi tiết)",
+    ),
+    "front.link.health_pools": Message("Connection pool health (staff accounts)", "Tình trạng nhóm kết nối (tài khoản nhân viên)"),
+    "front.link.health_database": Message(
+        "Database and read replica health (staff accounts)", "Tình trạng cơ sở dữ liệu và các bản sao chỉ đọc (tài khoản nhân viên)"
+    ),
+    "front.link.metrics": Message("Prometheus metrics (staff accounts)", "Số liệu đo Prometheus (tài khoản nhân viên)"),
     # `/health/`: an index, so that the address people guess first leads somewhere; it checks nothing itself.
     "health_index.note": Message(
         "This index checks nothing: probe the endpoints it lists.",

@@ -41,7 +41,9 @@ EXPECTED_OPERATIONS = {
     "DELETE /data-scans/{scan_id}",
     "GET /health/connection-pools",
     "GET /health/live",
+    "GET /health/ready",
     "GET /health/database",
+    "GET /metrics",
 }
 
 # Loaded at collection from the application itself (no server, no database: the schema view

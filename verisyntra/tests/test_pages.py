@@ -29,12 +29,29 @@ def test_front_page_says_what_the_service_is_in_both_languages_and_links_everywh
     response = client.get("/")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
     html = response.content.decode()
-    for code in ("front.title", "front.intro", "front.api_access", "front.link.api_docs", "front.link.admin", "front.link.metrics"):
+    for code in (
+        "front.title",
+        "front.intro",
+        "front.api_access",
+        "front.link.api_docs",
+        "front.link.admin",
+        "front.link.health_ready",
+        "front.link.metrics",
+    ):
         text = render(code)
         assert text.en.replace("'", "&#x27;").replace("<", "&lt;").replace(">", "&gt;") in html, code
         assert text.vi.replace("'", "&#x27;").replace("<", "&lt;").replace(">", "&gt;") in html, code
     links = set(re.findall(r'<a href="([^"]+)"', html))
-    assert links == {"/api/docs/", "/api/schema/", "/admin/", "/health/live", "/health/connection-pools", "/health/database", "/metrics"}
+    assert links == {
+        "/api/docs/",
+        "/api/schema/",
+        "/admin/",
+        "/health/live",
+        "/health/ready",
+        "/health/connection-pools",
+        "/health/database",
+        "/metrics",
+    }
     assert 'lang="vi"' in html
 
 
@@ -49,11 +66,12 @@ def test_health_index_lists_the_health_endpoints_and_says_it_checks_nothing(clie
     body = response.json()
     note = render("health_index.note")
     assert (body["message"], body["message_vi"]) == (note.en, note.vi)
-    assert [endpoint["path"] for endpoint in body["endpoints"]] == [
-        "/health/live",
-        "/health/connection-pools",
-        "/health/database",
-        "/metrics",
+    assert [(endpoint["path"], endpoint["staff_only"]) for endpoint in body["endpoints"]] == [
+        ("/health/live", False),
+        ("/health/ready", False),
+        ("/health/connection-pools", True),
+        ("/health/database", True),
+        ("/metrics", True),
     ]
     assert all(endpoint["description"] and endpoint["description_vi"] for endpoint in body["endpoints"])
 
