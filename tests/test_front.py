@@ -86,14 +86,14 @@ def test_heavy_writes_reach_the_write_group_and_everything_else_the_read_group(m
         assert scan.status_code == 202, scan.text
         status = client.get(f"/data-scans/{scan.json()['scan_id']}", params=params)
         assert status.status_code == 200 and status.headers["X-VeriSyntra-Group"] == "verisyntra_read"
-        assert client.get("/health/connection-pools").status_code == 200
+        assert client.get("/health/ready").status_code == 200
 
         # gunicorn writes an access log line just after its response.
         wait_until(lambda: len(paths(reads, read_offset)) >= 3 and len(paths(writes, write_offset)) >= 3, 10, "access logs")
         written, read = paths(writes, write_offset), paths(reads, read_offset)
         assert [(m, p) for m, p, _ in written] == [("POST", BATCH), ("POST", BATCH), ("POST", "/data-scans")]
         assert {m for m, _, _ in read} == {"GET"}
-        assert {p for _, p, _ in read} >= {"/analytics/compliance-summary", "/health/connection-pools"}
+        assert {p for _, p, _ in read} >= {"/analytics/compliance-summary", "/health/ready"}
 
 
 def test_nginx_answers_in_the_services_error_shape(member):
@@ -110,4 +110,23 @@ def test_nginx_answers_in_the_services_error_shape(member):
         assert int(down.headers["Retry-After"]) > 0
         # The read group still serves.
         assert client.get("/analytics/compliance-summary", params={"tenant_id": tenant_id}).status_code == 200
+        front.signal_group(signal.SIGQUIT)
+
+
+def test_behind_a_tls_terminator_https_passes_through_and_plain_http_is_redirected_except_probes():
+    # Production: real host names (so SECURE_SSL_REDIRECT is on by default) and a TLS terminator in
+    # front of nginx that sends X-Forwarded-Proto: https. Were nginx to overwrite it with its own
+    # scheme, every request would be redirected to HTTPS forever.
+    env = service_environment(
+        database_url=service_database_url(), broker_url="redis://127.0.0.1:6379/7", WEB_THREADS=4, ALLOWED_HOSTS="inventory.example.vn"
+    )
+    with Gunicorn(READ_GROUP, env), Nginx(FRONT, READ_GROUP, WRITE_GROUP) as front:
+        client = httpx.Client(base_url=f"http://127.0.0.1:{FRONT}", headers={"Host": "inventory.example.vn"}, timeout=60)
+        over_tls = client.get("/api/schema/", headers={"X-Forwarded-Proto": "https"})
+        assert over_tls.status_code == 200
+        assert over_tls.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+        plain = client.get("/api/schema/")
+        assert plain.status_code == 301 and plain.headers["Location"] == "https://inventory.example.vn/api/schema/"
+        # A load balancer's probe over plain HTTP is answered, not redirected.
+        assert client.get("/health/ready").status_code == 200
         front.signal_group(signal.SIGQUIT)

@@ -334,17 +334,29 @@ LOGGING = {
 
 # --- Production hardening (`manage.py check --deploy`) ---------------------------------------
 # https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+# Secure by default: with DEBUG off the settings are the production ones, and `check --deploy`
+# passes once SECRET_KEY and ALLOWED_HOSTS are set (docs/operations.md, "Running in production").
+# Host names that only reach this machine (Django's test client calls itself "testserver").
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1", "testserver"})
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
-    # Off by default so plain-HTTP local runs work; production sets these (README "Reliability and security").
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+    # Behind a proxy that terminates TLS and says so in X-Forwarded-Proto (deploy/nginx.conf.template
+    # passes a TLS terminator's value on). https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Plain HTTP is redirected to HTTPS, except where the service answers only to loopback names
+    # (ALLOWED_HOSTS' default: scripts/dev, the tests, compose on a workstation): there no TLS
+    # proxy exists to redirect to, and nothing crosses a network. SECURE_SSL_REDIRECT=false turns it
+    # off elsewhere (a proxy that redirects by itself).
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS)
     # Load balancers and container health checks probe over plain HTTP: never redirect them.
     SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # HSTS: SecurityMiddleware sends it on HTTPS responses only, so a plain-HTTP run never sees it.
+    # One year, subdomains and preload, as the preload list asks (https://hstspreload.org/); lower
+    # SECURE_HSTS_SECONDS for a first rollout.
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
