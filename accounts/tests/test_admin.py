@@ -38,7 +38,7 @@ def test_the_list_and_the_page_show_prefixes_and_metadata_never_a_digest_or_secr
         for secret in secrets_of(first) + secrets_of(scoped):
             assert secret not in html
     assert first.prefix in listing
-    assert "active / đang hiệu lực" in listing
+    assert "valid / còn hiệu lực" in listing
     # Nothing to add or edit: tokens come from the commands, and only the actions change them.
     assert admin_client.get(reverse("admin:accounts_apitoken_add")).status_code == 403
     assert admin_client.post(reverse("admin:accounts_apitoken_change", args=[scoped.token.pk]), {"name": "x"}).status_code == 403

@@ -32,7 +32,7 @@ MESSAGES: dict[str, Message] = {
     "auth.column.replaced_by": Message("replaced by", "được thay bằng"),
     "auth.column.state": Message("state", "tình trạng"),
     "auth.column.new_token": Message("new token", "mã thông báo mới"),
-    "auth.state.active": Message("active", "đang hiệu lực"),
+    "auth.state.active": Message("valid", "còn hiệu lực"),
     "auth.state.expired": Message("expired", "đã hết hạn"),
     "auth.state.revoked": Message("revoked", "đã thu hồi"),
     "auth.action.revoke": Message("Revoke the selected tokens", "Thu hồi các mã thông báo đã chọn"),
