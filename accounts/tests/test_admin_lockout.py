@@ -3,10 +3,13 @@ bilingual 429 page, and no password is hashed while locked out."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from axes.utils import reset
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.core.management import call_command
 from django.test import Client
 
 from accounts.tests.support import DATABASES, fresh_address
@@ -78,6 +81,10 @@ def test_after_the_limit_the_right_password_is_refused_with_a_bilingual_429(admi
     # Another address is not locked out.
     elsewhere = Client(REMOTE_ADDR=fresh_address())
     assert sign_in(elsewhere, admin_user, PASSWORD).status_code == 302 and signed_in(elsewhere)
+
+    # An operator lifts the lock (docs/operations.md).
+    call_command("axes_reset_ip", address, stdout=io.StringIO())
+    assert sign_in(client, admin_user, PASSWORD).status_code == 302 and signed_in(client)
 
 
 def test_an_unknown_username_counts_and_is_locked_out_too(admin_user, address, hashings):
