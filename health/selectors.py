@@ -29,6 +29,7 @@ from verisyntra.db.direct import direct_connection
 from verisyntra.db.pooler import Pooler, pooler_in_front
 from verisyntra.db.pools import PoolExhausted, PoolStatistics, pool_statistics
 from verisyntra.db.replicas import replica_report, replica_states
+from verisyntra.db.timeouts import SETTINGS_PREFIX_PATTERN
 from verisyntra.messages import render
 
 HEALTH_APPLICATION_NAME = "verisyntra-health"
@@ -140,12 +141,13 @@ SELECT coalesce(application_name, ''), coalesce(state, 'unknown'), count(*)
 """
 # Sessions sitting inside an open transaction without running anything: the classic leaked
 # connection (a code path that began a transaction and never ended it). They hold locks and keep
-# VACUUM from cleaning up. `query` is the last statement they ran, cut short (it can hold values).
+# VACUUM from cleaning up. `query` is the last statement they ran, cut short (it can hold values),
+# without the timeout and tenant settings every statement of the service begins with.
 _LEAK_SUSPECTS_SQL = """
 SELECT pid, coalesce(application_name, ''), state,
        extract(epoch FROM now() - state_change)::float8 AS idle_seconds,
        extract(epoch FROM now() - xact_start)::float8 AS transaction_seconds,
-       query_start, left(query, %s),
+       query_start, left(regexp_replace(query, %s, ''), %s),
        (SELECT count(*) FROM pg_stat_activity waiting WHERE a.pid = ANY (pg_blocking_pids(waiting.pid))) AS blocking
   FROM pg_stat_activity a
  WHERE datname = current_database()
@@ -173,7 +175,10 @@ def server_views(leak_threshold_seconds: float | None = None) -> dict[tuple[str,
                 for app, state, count in cursor.fetchall():
                     view.by_application.setdefault(app, {})[state] = count
                 if leak_threshold_seconds is not None:
-                    cursor.execute(_LEAK_SUSPECTS_SQL, [QUERY_PREVIEW_CHARS, leak_threshold_seconds, SCAN_LIVENESS_APPLICATION_NAME])
+                    cursor.execute(
+                        _LEAK_SUSPECTS_SQL,
+                        [SETTINGS_PREFIX_PATTERN.pattern, QUERY_PREVIEW_CHARS, leak_threshold_seconds, SCAN_LIVENESS_APPLICATION_NAME],
+                    )
                     view.leak_suspects = [
                         {
                             "pid": pid,

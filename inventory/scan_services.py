@@ -49,6 +49,7 @@ from inventory.models import DataScan, DataScanChunk, ProcessingActivity, ScanSt
 from inventory.validation import ActivityRow
 from verisyntra.api.errors import ApiError
 from verisyntra.db.config import SCAN_LIVENESS_APPLICATION_NAME, WRITE_ALIAS
+from verisyntra.db.tenant_scope import all_tenants
 from verisyntra.ids import id_range_reserve
 from verisyntra.messages import render
 
@@ -628,6 +629,7 @@ def data_scans_due_filter(now=None) -> Q:
     )
 
 
+@all_tenants()  # the sweep looks at every tenant's scans
 def data_scans_sweep() -> list[str]:
     """Dispatch every due scan once; returns their ids. Safe with several beats or sweeps at once.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,9 @@ def tenant_create(
 # (the statement's timestamp), so a batch shares one timestamp and its ids order it; the data-scan
 # columns stay NULL (scans are written by inventory.scan_services).
 ACTIVITY_COPY_COLUMNS = ("id", "tenant_id", *ACTIVITY_RECORD_FIELDS)
+# The batch's temporary stage (processing_activities_bulk_insert): its name carries the column
+# list, so a session that made it before a migration changed the columns makes a new one.
+ACTIVITY_STAGE_TABLE = f"activity_batch_stage_{zlib.crc32(','.join(ACTIVITY_COPY_COLUMNS).encode()):08x}"
 # Rows formatted per read() of the COPY stream: small enough that PostgreSQL parses one block
 # while Python formats the next (the two run on different cores), large enough to amortise calls.
 COPY_BLOCK_ROWS = 250
@@ -207,9 +211,18 @@ def processing_activities_bulk_insert(
     # (the client then reads its new rows from the primary, not from a lagging replica).
     note_write()
     with transaction.atomic(using=WRITE_ALIAS), connections[WRITE_ALIAS].cursor() as cursor:
+        # PostgreSQL refuses COPY FROM into a table under row-level security, so the rows go into
+        # this session's temporary stage first (no indexes, no WAL) and on with one INSERT ... SELECT,
+        # which the tenant policy checks row by row. The stage is emptied first, not only at commit:
+        # a caller's outer transaction may hold an earlier batch.
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {ACTIVITY_STAGE_TABLE} ON COMMIT DELETE ROWS AS SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        cursor.execute(f"TRUNCATE {ACTIVITY_STAGE_TABLE}")
         raw = cursor.cursor  # psycopg2's own cursor: Django's wrapper has no copy_expert
         with connections[WRITE_ALIAS].wrap_database_errors:
-            raw.copy_expert(f"COPY {table} ({columns}) FROM STDIN", stream, size=65536)
+            raw.copy_expert(f"COPY {ACTIVITY_STAGE_TABLE} ({columns}) FROM STDIN", stream, size=65536)
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {ACTIVITY_STAGE_TABLE}")
     return stream.ids
 
 

@@ -35,6 +35,7 @@ from inventory.source_connections import SourceRejected, SourceUnreachable, dsn_
 from inventory.source_crypto import dsn_decrypt, dsn_encrypt, dsn_rotate
 from inventory.source_models import DataSource, DataSourceKind
 from verisyntra.db.config import WRITE_ALIAS
+from verisyntra.db.tenant_scope import all_tenants
 from verisyntra.messages import Bilingual, message, render
 
 logger = logging.getLogger(__name__)
@@ -251,6 +252,7 @@ _DUE_SQL = """
 """
 
 
+@all_tenants()  # due sources of every tenant, fairly
 def data_sources_dispatch_due(*, now: dt.datetime | None = None, limit: int | None = None) -> list[str]:
     """Start a scan of every source whose schedule is due (at most `limit`, fairly across tenants).
 

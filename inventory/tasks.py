@@ -15,6 +15,7 @@ from django.db import InterfaceError, OperationalError
 
 from inventory.scan_services import DataScanFailed, data_scan_fail, data_scan_liveness, data_scan_process, data_scans_sweep
 from inventory.source_services import data_sources_dispatch_due
+from inventory.tenancy import acting_for_scan_tenant
 from verisyntra.api.idempotency import idempotency_keys_delete_expired
 from verisyntra.db.pools import PoolExhausted
 from verisyntra.messages import render
@@ -39,7 +40,8 @@ class DataScanTask(Task):
                 text = render("scan.unexpected_error", error_class=exc.__class__.__name__)
             error, error_vi = text.en, text.vi
         try:
-            data_scan_fail(scan_id=scan_id, error=error, error_vi=error_vi)
+            with acting_for_scan_tenant(scan_id):
+                data_scan_fail(scan_id=scan_id, error=error, error_vi=error_vi)
         except Exception:  # the database may still be down: the sweep finds the scan stalled later
             logger.exception("could not mark data scan %s failed", scan_id)
 
@@ -61,7 +63,7 @@ def process_data_scan(self, scan_id: str) -> dict:
     The whole run holds the scan's liveness lock, so the sweep leaves the scan alone while this
     worker lives, however slow, and dispatches it again as soon as the worker is gone.
     """
-    with data_scan_liveness(scan_id=scan_id):
+    with acting_for_scan_tenant(scan_id), data_scan_liveness(scan_id=scan_id):
         status = data_scan_process(
             scan_id=scan_id,
             on_progress=lambda progress: self.update_state(state="PROGRESS", meta=progress.as_meta()),

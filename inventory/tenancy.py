@@ -12,15 +12,19 @@ exists, so the answer reveals nothing about other tenants.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db.models import QuerySet
 from rest_framework import status
 from rest_framework.request import Request
 
-from inventory.models import Tenant, TenantMembership
+from inventory.models import DataScan, Tenant, TenantMembership
 from verisyntra.api.errors import ApiError
 from verisyntra.api.query import TENANT_PARAM, Query, parse_query, parse_tenant_id
+from verisyntra.db.config import WRITE_ALIAS
+from verisyntra.db.tenant_scope import acting_for, all_tenants, enter_tenant, no_tenant
 
 
 def tenant_for_user(user, tenant_id: uuid.UUID) -> Tenant:
@@ -32,6 +36,9 @@ def tenant_for_user(user, tenant_id: uuid.UUID) -> Tenant:
     )
     if membership is None:
         raise ApiError("tenant_access_denied", status_code=status.HTTP_403_FORBIDDEN)
+    # From here on the request acts for this tenant: the database shows it no other tenant's rows
+    # (verisyntra.db.tenant_scope; TenantScopeMiddleware resets the scope when the request ends).
+    enter_tenant(membership.tenant_id)
     return membership.tenant
 
 
@@ -71,3 +78,16 @@ class TenantScopedMixin:
 
     def scope(self, queryset: QuerySet) -> QuerySet:
         return queryset.filter(tenant_id=self.tenant.pk)
+
+
+@contextmanager
+def acting_for_scan_tenant(scan_id: uuid.UUID | str) -> Iterator[None]:
+    """Inside the block, act for the tenant that owns the data scan `scan_id` (a task knows only the id).
+
+    The owner is looked up on the primary, where the task works: a replica may not have the scan
+    yet. A scan that does not exist leaves the block acting for no tenant, so it finds nothing.
+    """
+    with all_tenants():
+        tenant_id = DataScan.objects.using(WRITE_ALIAS).filter(pk=scan_id).values_list("tenant_id", flat=True).first()
+    with acting_for(tenant_id) if tenant_id is not None else no_tenant():
+        yield

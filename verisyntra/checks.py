@@ -9,6 +9,10 @@
 - verisyntra.W002: the server's limits could not be read (it is down or unreachable).
 - verisyntra.W004: PgBouncer is in front but its limits are unknown (its admin console refused
   the user, and the PGBOUNCER_* variables are not set), so the client side is not checked.
+- verisyntra.E002: the pools connect as a superuser, a role with BYPASSRLS or the tables' owner,
+  so row-level security would not hold (a Warning with DEBUG on). The web (verisyntra.wsgi) and
+  the Celery worker and beat (verisyntra.celery) refuse to start on it.
+- verisyntra.W005: the role could not be checked (the server is down or unreachable).
 - verisyntra.W003: with read replicas, PRIMARY_PIN_SECONDS is shorter than the staleness a replica may
   have while still serving reads (REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS).
 
@@ -189,3 +193,42 @@ def primary_pin_check(app_configs=None, **kwargs):
             id="verisyntra.W003",
         )
     ]
+
+
+@register("security")
+def runtime_role_check(app_configs=None, **kwargs):
+    """E002: the pools' role must be subject to row-level security (see verisyntra.db.security)."""
+    from verisyntra.db.security import runtime_role_problems
+
+    seen: dict[tuple[str, str, str], str] = {}
+    for alias in POOLED_ALIASES:
+        params = settings.DATABASES[alias]
+        seen.setdefault((*server_key(alias), params.get("USER") or ""), alias)
+    messages = []
+    level = Warning if settings.DEBUG else Error
+    for alias in seen.values():
+        try:
+            problems = runtime_role_problems(alias)
+        except psycopg2.Error as exc:
+            # Down is not unsafe: the service starts and answers 503 until the server is back.
+            messages.append(Warning(f"Could not check the database role of alias {alias}: {str(exc).strip()}", id="verisyntra.W005"))
+            continue
+        if problems:
+            messages.append(
+                level(
+                    f"Alias {alias} connects as a role row-level security does not hold: {'; '.join(problems)}.",
+                    hint="Point DATABASE_URL / READ_DATABASE_URL(S) at the runtime role and MIGRATION_DATABASE_URL at the "
+                    "owner (docs/configuration.md, Database roles); scripts/dev creates both.",
+                    id="verisyntra.E002",
+                )
+            )
+    return messages
+
+
+def refuse_unsafe_runtime_role() -> None:
+    """Raise SystemCheckError when E002 is an error: the web and the Celery processes call it as they start."""
+    from django.core.management.base import SystemCheckError
+
+    errors = [message for message in runtime_role_check() if message.is_serious()]
+    if errors:
+        raise SystemCheckError("\n".join(f"{message.id}: {message.msg} HINT: {message.hint}" for message in errors))

@@ -78,6 +78,7 @@ from inventory.models import IdempotencyKey
 from verisyntra.api.errors import ApiError, ErrorBody, request_too_large
 from verisyntra.db.config import WRITE_ALIAS
 from verisyntra.db.pools import release_read_connections
+from verisyntra.db.tenant_scope import all_tenants
 
 HEADER = "Idempotency-Key"
 META_KEY = "HTTP_IDEMPOTENCY_KEY"
@@ -333,6 +334,7 @@ def idempotent(handler: Handler) -> Handler:
     return cast(Handler, run)
 
 
+@all_tenants()  # expired keys of every tenant
 def idempotency_keys_delete_expired(*, batch_size: int = EXPIRED_DELETE_BATCH) -> int:
     """Delete the keys past their `expires_at`, `batch_size` per statement; returns how many went."""
     deleted = 0

@@ -38,7 +38,12 @@ STATEMENT_TIMEOUT_DEFAULTS_MS: dict[str, int] = {READ_ALIAS: 30_000, WRITE_ALIAS
 # The alias's key holding that timeout; verisyntra.db.timeouts sends it with every statement.
 STATEMENT_TIMEOUT_KEY = "STATEMENT_TIMEOUT_MS"
 
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/verisyntra"
+# The runtime role: not a superuser, no BYPASSRLS, owns nothing (scripts/lib.sh creates it locally).
+DEFAULT_DATABASE_URL = "postgresql://verisyntra_app@127.0.0.1:5432/verisyntra"
+
+# The alias `migrate` runs on: the table owner's unpooled connection (MIGRATION_DATABASE_URL). It
+# exists only when that URL is set, or DEBUG lets it default to DATABASE_URL's.
+MIGRATION_ALIAS = "migrations"
 
 
 def read_database_urls(environ: Mapping[str, str]) -> list[str]:
@@ -92,9 +97,9 @@ def database_alias(url: str, alias: str, environ: Mapping[str, str], test_name: 
     # Sent as SET LOCAL with each statement (verisyntra.db.timeouts), not as the startup parameter
     # `options`: PgBouncer in transaction mode refuses that parameter, and a session setting would
     # not survive its handing server connections from client to client between transactions.
+    # The tenant scope row-level security reads travels the same way, so every alias has the cursor.
     config[STATEMENT_TIMEOUT_KEY] = statement_timeout_ms
-    if statement_timeout_ms:
-        options["cursor_factory"] = timeout_cursor(statement_timeout_ms)
+    options["cursor_factory"] = timeout_cursor(statement_timeout_ms)
     # Connections go back to the pool when the request ends; CONN_MAX_AGE=None would keep one
     # checked out per thread across requests and drain the pool (a thread keeps its connection
     # between requests, and the pool never gets it back).
@@ -109,8 +114,25 @@ def database_alias(url: str, alias: str, environ: Mapping[str, str], test_name: 
     return config
 
 
+def migration_database_url(environ: Mapping[str, str]) -> str:
+    """MIGRATION_DATABASE_URL; with DEBUG on and none set, DATABASE_URL (one role does everything in development)."""
+    explicit = env_str("MIGRATION_DATABASE_URL", "", environ=environ)
+    if explicit or not env_bool("DEBUG", False, environ=environ):
+        return explicit
+    return env_str("DATABASE_URL", DEFAULT_DATABASE_URL, environ=environ)
+
+
+def migration_alias() -> str:
+    """The alias schema changes run on: MIGRATION_ALIAS when configured, else the write alias (whose role then must own the tables)."""
+    from django.conf import settings
+
+    return MIGRATION_ALIAS if MIGRATION_ALIAS in settings.DATABASES else WRITE_ALIAS
+
+
 def build_databases(environ: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """DATABASES for the project: a dummy `default`, a pooled `write` (primary) and a pooled `read`.
+
+    With MIGRATION_DATABASE_URL (or DEBUG), a plain `migrations` alias for the table owner.
 
     `default` is Django's dummy backend on purpose: a bare `transaction.atomic()` or
     `django.db.connection` then fails loudly instead of opening a transaction on a third
@@ -134,6 +156,14 @@ def build_databases(environ: Mapping[str, str] | None = None) -> dict[str, dict[
         # the test database the replica received from the primary (tests/replica).
         read["TEST"] = {"MIRROR": WRITE_ALIAS, "DEPENDENCIES": []}
         databases[alias] = read
+    migration_url = migration_database_url(environ)
+    if migration_url:
+        # Plain Django PostgreSQL, unpooled: it runs `migrate`, `flush` and a few commands, never requests.
+        migrations: dict[str, Any] = {**dj_database_url.parse(migration_url)}
+        migrations["OPTIONS"] = {"application_name": f"verisyntra-{MIGRATION_ALIAS}"}
+        migrations["CONN_MAX_AGE"] = 0
+        migrations["TEST"] = {"MIRROR": WRITE_ALIAS, "DEPENDENCIES": []}
+        databases[MIGRATION_ALIAS] = migrations
     return databases
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from django.db import connections
 from django.db.models import Model
 
-from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
+from verisyntra.db.config import MIGRATION_ALIAS, POOLED_ALIASES, WRITE_ALIAS
 from verisyntra.db.pinning import current_request_pin, note_write, primary_forced
 from verisyntra.db.replicas import healthy_read_aliases, read_aliases_past
 
@@ -78,4 +78,5 @@ class ReadWriteRouter:
         return None
 
     def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints: Any) -> bool:
-        return db == WRITE_ALIAS
+        # The owner's alias runs migrations; the write alias too where no owner alias is configured.
+        return db in (WRITE_ALIAS, MIGRATION_ALIAS)

@@ -1,4 +1,8 @@
-"""Statement timeouts that survive a transaction-mode pooler: `SET LOCAL` sent with every statement.
+"""Per-transaction settings that survive a transaction-mode pooler, sent with every statement.
+
+Two settings travel this way: the alias's statement timeout, and the tenant scope that row-level
+security reads (`verisyntra.db.tenant_scope`). The reasoning below is the timeout's; it holds the
+same for `set_config(..., true)`, which is `SET LOCAL` as a function.
 
 A timeout set for the whole session (libpq's startup parameter `options=-c statement_timeout=...`,
 or a plain `SET`) does not survive PgBouncer in transaction mode: PgBouncer refuses the startup
@@ -24,9 +28,13 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg2.extensions
+
+from verisyntra.db.tenant_scope import scope_sql
 
 # Statements sent as they are: transaction control, and those that cannot run inside a transaction block.
 _UNPREFIXED = re.compile(
@@ -39,41 +47,78 @@ _UNPREFIXED = re.compile(
 )
 
 
-def statement_with_timeout(sql: str, timeout_ms: int) -> str:
-    """`sql` preceded by `SET LOCAL statement_timeout`, unless it has no timeout or must run on its own."""
-    if timeout_ms <= 0 or _UNPREFIXED.match(sql):
+def settings_sql(timeout_ms: int, scope: str | None = None) -> str:
+    """The statements that put this alias's timeout and the tenant scope into the current transaction."""
+    timeout = f"SET LOCAL statement_timeout = {int(timeout_ms)}; " if timeout_ms > 0 else ""
+    return f"{timeout}{scope_sql(scope)}"
+
+
+def statement_with_timeout(sql: str, timeout_ms: int, scope: str | None = None) -> str:
+    """`sql` preceded by its transaction's settings, unless it must run on its own (transaction control and the like)."""
+    if _UNPREFIXED.match(sql):
         return sql
-    return f"SET LOCAL statement_timeout = {int(timeout_ms)}; {sql}"
+    return f"{settings_sql(timeout_ms, scope)}; {sql}"
+
+
+# What `statement_with_timeout` puts before a statement, for code that shows a statement to people
+# (the health views' last query of a connection).
+SETTINGS_PREFIX_PATTERN = re.compile(r"^(?:SET LOCAL statement_timeout = \d+; )?SELECT set_config\('app\.tenant_id', [^;]*; ")
 
 
 class TimeoutCursor(psycopg2.extensions.cursor):
-    """A psycopg2 cursor that sends each statement with `SET LOCAL statement_timeout` (see the module's docstring).
+    """A psycopg2 cursor that sends each statement with its transaction's settings (see the module's docstring).
 
     Made per timeout by `timeout_cursor()`, and handed to psycopg2 as the connection's `cursor_factory`
     (Django passes OPTIONS["cursor_factory"] through), so it sits below every Django execute wrapper
     and query log: they see the statement as the code wrote it. A named (server-side) cursor's
-    DECLARE cannot carry a prefix: inside a transaction the SET LOCAL goes first on its own; in
-    autocommit (a WITH HOLD cursor, off behind a pooler with DISABLE_SERVER_SIDE_CURSORS) it has none.
+    DECLARE, and COPY, cannot carry a prefix: inside a transaction the settings go first on their
+    own; in autocommit (a WITH HOLD cursor, which runs its query when its DECLARE commits) the scope
+    is set for the session just around that one statement.
     """
 
     statement_timeout_ms = 0
 
     def execute(self, query: Any, vars: Any = None) -> None:  # noqa: A002 - psycopg2's own parameter name
-        super().execute(self._with_timeout(query), vars)
+        if self.name is not None and isinstance(query, str):
+            with self._settings_first():
+                super().execute(query, vars)
+            return
+        super().execute(self._with_settings(query), vars)
 
     def executemany(self, query: Any, vars_list: Any) -> None:
-        super().executemany(self._with_timeout(query), vars_list)
+        super().executemany(self._with_settings(query), vars_list)
 
-    def _with_timeout(self, query: Any) -> Any:
-        timeout_ms = self.statement_timeout_ms
-        if timeout_ms <= 0 or not isinstance(query, str):
-            return query
-        if self.name is None:
-            return statement_with_timeout(query, timeout_ms)
-        if not self.connection.autocommit:
-            with psycopg2.extensions.cursor(self.connection) as cursor:
-                cursor.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
-        return query
+    def copy_expert(self, sql: Any, file: Any, size: int = 8192) -> None:
+        with self._settings_first():
+            super().copy_expert(sql, file, size)
+
+    def copy_from(self, *args: Any, **kwargs: Any) -> None:
+        with self._settings_first():
+            super().copy_from(*args, **kwargs)
+
+    def copy_to(self, *args: Any, **kwargs: Any) -> None:
+        with self._settings_first():
+            super().copy_to(*args, **kwargs)
+
+    def _with_settings(self, query: Any) -> Any:
+        if not isinstance(query, str):
+            return query  # psycopg2.sql.Composed and the like: only our own code builds them, in a transaction
+        return statement_with_timeout(query, self.statement_timeout_ms)
+
+    @contextmanager
+    def _settings_first(self) -> Iterator[None]:
+        """Run the settings on their own before a statement that cannot carry them."""
+        with psycopg2.extensions.cursor(self.connection) as cursor:
+            if not self.connection.autocommit:
+                cursor.execute(settings_sql(self.statement_timeout_ms))
+                yield
+                return
+            # One implicit transaction per statement: the scope must hold for the session, just for this one.
+            cursor.execute(scope_sql(is_local=False))
+            try:
+                yield
+            finally:
+                cursor.execute(scope_sql("", is_local=False))
 
 
 @functools.cache

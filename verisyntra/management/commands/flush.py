@@ -1,7 +1,7 @@
-"""`manage.py flush` on the write alias by default (`default` is a dummy; see README, Architecture)."""
+"""`manage.py flush` on the write alias by default, emptying the tables as their owner (see verisyntra.management.primary)."""
 
 from django.core.management.commands.flush import Command as DjangoCommand
 
-from verisyntra.management.primary import default_to_primary
+from verisyntra.management.primary import flush_as_owner
 
-Command = default_to_primary(DjangoCommand)
+Command = flush_as_owner(DjangoCommand)

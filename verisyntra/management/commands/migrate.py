@@ -1,7 +1,7 @@
-"""`manage.py migrate` on the write alias by default (`default` is a dummy; see README, Architecture)."""
+"""`manage.py migrate` on the table owner's alias by default (`default` is a dummy; see README, Architecture)."""
 
 from django.core.management.commands.migrate import Command as DjangoCommand
 
-from verisyntra.management.primary import default_to_primary
+from verisyntra.management.primary import default_to_owner
 
-Command = default_to_primary(DjangoCommand)
+Command = default_to_owner(DjangoCommand)
