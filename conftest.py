@@ -9,9 +9,11 @@ any alias is connected to a database whose name does not start with `test_`.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -24,9 +26,10 @@ from django.test.signals import setting_changed
 from kombu.exceptions import KombuError
 
 from verisyntra.celery import app as celery_app
-from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
+from verisyntra.db.config import MIGRATION_ALIAS, POOLED_ALIASES, WRITE_ALIAS
 from verisyntra.db.direct import direct_connection
 from verisyntra.db.pools import reset_pools
+from verisyntra.db.tenant_scope import all_tenants
 
 # The tests' Celery broker: Redis database 15 of the configured broker's server (TEST_CELERY_BROKER_URL
 # overrides). Never the configured one itself: a development worker (scripts/dev) consumes that,
@@ -189,7 +192,8 @@ def end_server_sessions_on(database: str) -> None:
     """
     if not database.startswith("test_"):
         raise ValueError(f"refusing to end sessions on {database!r}: not a test database")
-    conn = direct_connection(WRITE_ALIAS, application_name="verisyntra-test-teardown", database="postgres")
+    # As the owner (pg_signal_backend): a leftover session may be the runtime role's or the owner's.
+    conn = direct_connection(MIGRATION_ALIAS, application_name="verisyntra-test-teardown", database="postgres")
     try:
         with conn.cursor() as cursor:
             cursor.execute(
@@ -200,19 +204,79 @@ def end_server_sessions_on(database: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """pytest-django's setup, then the guard: every alias must be on a `test_` database."""
+def django_db_setup(django_test_environment, django_db_blocker, django_db_modify_db_settings):
+    """The test database, made and migrated by the tables' owner, then the guard: every alias on a `test_` database.
+
+    Not Django's own test-database creation: that connects as each alias's role, and the runtime
+    role the pools use may not create databases (docs/configuration.md, "Database roles"). The
+    owner creates the database and runs `migrate`, which grants the runtime role its privileges
+    and puts the tenant policies in place (verisyntra.db.security), as in production.
+    """
+    from django.core.management import call_command
+
+    if MIGRATION_ALIAS not in settings.DATABASES:
+        pytest.exit("REFUSING TO RUN: set MIGRATION_DATABASE_URL to the tables' owner (scripts/test sets it)", returncode=3)
+    name = connections[WRITE_ALIAS].creation._get_test_db_name()
     with django_db_blocker.unblock():
+        _as_owner_on_server(f"DROP DATABASE IF EXISTS {quote(name)} WITH (FORCE)", f"CREATE DATABASE {quote(name)}")
+        for alias in settings.DATABASES:
+            if alias != "default":
+                settings.DATABASES[alias]["NAME"] = connections[alias].settings_dict["NAME"] = name
+        call_command("migrate", database=MIGRATION_ALIAS, verbosity=0, interactive=False)
         assert_only_test_databases()
         for alias in POOLED_ALIASES:
             connections[alias].close()
     yield
-    # Runs before pytest-django drops the test databases.
     with django_db_blocker.unblock():
-        for alias in POOLED_ALIASES:
+        for alias in settings.DATABASES:
             connections[alias].close()
         reset_pools()
-        end_server_sessions_on(connections[WRITE_ALIAS].settings_dict["NAME"])
+        end_server_sessions_on(name)
+        _as_owner_on_server(f"DROP DATABASE IF EXISTS {quote(name)} WITH (FORCE)")
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _as_owner_on_server(*statements: str) -> None:
+    conn = direct_connection(MIGRATION_ALIAS, application_name="verisyntra-test-setup", database="postgres")
+    try:
+        with conn.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(autouse=True)
+def act_for_all_tenants(monkeypatch) -> Iterator[None]:
+    """Tests set up and inspect rows across tenants, as an operator's command would (row-level
+    security's all-tenants scope). Requests they send start with no tenant, as in production; a
+    test of the scope itself narrows it with `acting_for()` / `no_tenant()`.
+
+    A thread a test starts (concurrent writers, a held chunk, a second sweep) runs in the scope of
+    the code that started it, as `threading.Thread(context=...)` allows from Python 3.14: it plays
+    another process of the service, which sets its own scope as the service's entry points do.
+    Production code starts no thread that reads tenant rows.
+    """
+    start, bootstrap = threading.Thread.start, threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
+
+    def start_in_context(self: threading.Thread) -> None:
+        self._verisyntra_context = contextvars.copy_context()  # type: ignore[attr-defined]
+        start(self)
+
+    def bootstrap_in_context(self: threading.Thread) -> None:
+        context = getattr(self, "_verisyntra_context", None)
+        if context is None:
+            bootstrap(self)
+        else:
+            context.run(bootstrap, self)
+
+    monkeypatch.setattr(threading.Thread, "start", start_in_context)
+    monkeypatch.setattr(threading.Thread, "_bootstrap_inner", bootstrap_in_context)
+    with all_tenants():
+        yield
 
 
 def pytest_runtest_setup(item):

@@ -6,11 +6,11 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-from django.db import connections, transaction
 
 from benchmarks import scale
 from benchmarks.dataset import COPY_COLUMNS
 from inventory.models import ActivityCount, ProcessingActivity, Tenant
+from verisyntra.tests.owner import owner_cursor
 
 LATENCY = scale.Figure("latency_ms", "a latency", "ms")
 RATE = scale.Figure("rate", "a rate", "rows/s", higher_is_better=True)
@@ -84,9 +84,10 @@ def test_history_loads_by_copy_with_counts_and_values_the_service_reads(tails):
     tenants = [Tenant.objects.create(name=f"scale-test-{index}") for index in range(4)]
     plan = scale.LoadPlan(rows=1_000, tenants=4)
     blocks = scale.history_lines(plan, [str(tenant.pk) for tenant in tenants], tails, block_rows=128)
-    with transaction.atomic(using="write"), connections["write"].cursor() as cursor:
+    # As benchmarks.scale loads: a role above row-level security (PostgreSQL refuses COPY FROM under it), here the owner.
+    with owner_cursor(autocommit=False) as cursor:
         source = scale.CopySource(blocks)
-        cursor.cursor.copy_expert(f"COPY {scale.TABLE} ({', '.join(COPY_COLUMNS)}) FROM STDIN", source)
+        cursor.copy_expert(f"COPY {scale.TABLE} ({', '.join(COPY_COLUMNS)}) FROM STDIN", source)
     assert source.lines == 1_000
     for tenant, quota in zip(tenants, plan.quotas(), strict=True):
         assert ProcessingActivity.objects.using("write").filter(tenant=tenant).count() == quota

@@ -92,8 +92,12 @@ def test_no_alias_sends_the_startup_parameter_a_transaction_pooler_refuses():
     ],
 )
 def test_statements_carry_set_local_except_those_that_must_run_alone(sql, expected):
-    assert statement_with_timeout(sql, 250) == expected
-    assert statement_with_timeout(sql, 0) == sql
+    # Every prefixed statement also carries the transaction's tenant scope (verisyntra.db.tenant_scope).
+    tenant = "6a18d479-b471-4ce9-925b-f41d62b4cfb7"
+    scope = f"SELECT set_config('app.tenant_id', '{tenant}', true), set_config('app.all_tenants', '', true); "
+    prefixed = expected != sql
+    assert statement_with_timeout(sql, 250, tenant) == expected.replace("250; ", f"250; {scope}", 1)
+    assert statement_with_timeout(sql, 0, tenant) == (f"{scope}{sql}" if prefixed else sql)
 
 
 @db

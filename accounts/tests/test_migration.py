@@ -14,9 +14,10 @@ from accounts.models import ApiToken
 from accounts.tests.support import DATABASES, SUMMARY, api_client
 from accounts.tests.test_tokens import rows_containing
 from inventory.services import tenant_create
-from verisyntra.db.config import WRITE_ALIAS
+from verisyntra.db.config import MIGRATION_ALIAS, WRITE_ALIAS
+from verisyntra.tests.owner import owner_cursor
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=DATABASES)
+pytestmark = pytest.mark.django_db(transaction=True, databases=[*DATABASES, MIGRATION_ALIAS])  # migrate runs as the owner
 
 
 def authtoken_table_exists() -> bool:
@@ -28,7 +29,7 @@ def authtoken_table_exists() -> bool:
 def test_old_drf_keys_are_converted_to_digests_and_their_table_dropped():
     tenant, user, _ = tenant_create(name="Công ty Khóa Cũ", username="khoacu")
     old_key = binascii.hexlify(os.urandom(20)).decode()  # how rest_framework.authtoken made its keys
-    with connections[WRITE_ALIAS].cursor() as cursor:
+    with owner_cursor() as cursor:  # the owner made it then, as every table (the runtime role creates none)
         # The table as rest_framework.authtoken's migrations left it.
         cursor.execute(
             "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, created timestamptz NOT NULL,"

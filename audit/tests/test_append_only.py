@@ -15,12 +15,14 @@ import psycopg2
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import InternalError, connections, transaction
+from django.db import ProgrammingError, connections, transaction
 from django.test import RequestFactory
 
 from audit.models import AuditEvent, AuditSource
 from audit.services import COMMAND_ACTOR, audit_actor_of_request, audit_record
 from inventory.tests.api_support import member_of_new_tenant
+from verisyntra.db.config import MIGRATION_ALIAS
+from verisyntra.tests.owner import owner_cursor
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["read", "write"])
 
@@ -49,26 +51,32 @@ def raw(sql: str, params=()) -> None:
 def test_raw_updates_and_deletes_are_refused(tenant, statement):
     before = list(AuditEvent.objects.using("write").filter(tenant=tenant).values())
     assert before, "tenant_create wrote the tenant's first row"
-    with pytest.raises(InternalError, match=r"audit_event is append-only: (UPDATE|DELETE) refused"):
-        raw(statement, [str(tenant.pk)] if "%s" in statement else [])
+    params = [str(tenant.pk)] if "%s" in statement else []
+    # The runtime role holds no UPDATE or DELETE privilege on the trail at all.
+    with pytest.raises(ProgrammingError, match="permission denied for table audit_event"):
+        raw(statement, params)
+    # The owner does, and the trigger refuses it still.
+    with pytest.raises(psycopg2.errors.RaiseException, match=r"audit_event is append-only: (UPDATE|DELETE) refused"):
+        with owner_cursor() as cursor:
+            cursor.execute(statement, params)
     assert list(AuditEvent.objects.using("write").filter(tenant=tenant).values()) == before
 
 
 def test_orm_updates_deletes_and_saves_are_refused(tenant):
     event = AuditEvent.objects.using("write").get(tenant=tenant)
-    with pytest.raises(InternalError, match="append-only"):
+    with pytest.raises(ProgrammingError, match="permission denied"):
         AuditEvent.objects.filter(pk=event.pk).update(object_count=99)
-    with pytest.raises(InternalError, match="append-only"):
+    with pytest.raises(ProgrammingError, match="permission denied"):
         AuditEvent.objects.filter(pk=event.pk).delete()
     event.actor_username = "rewritten"
-    with pytest.raises(InternalError, match="append-only"):
+    with pytest.raises(ProgrammingError, match="permission denied"):
         event.save(using="write")
     assert AuditEvent.objects.using("write").get(pk=event.pk).actor_username != "rewritten"
 
 
 def test_outside_test_databases_truncate_is_refused_too():
     """The migration's trigger SQL, run on a scratch database whose name does not start with test_."""
-    db = settings.DATABASES["write"]
+    db = settings.DATABASES[MIGRATION_ALIAS]  # the owner, who may create databases; the runtime role may not
     params = {"host": db["HOST"], "port": db["PORT"], "user": db["USER"], "password": db.get("PASSWORD") or None}
     name = f"audit_trigger_{uuid.uuid4().hex[:12]}"
     admin = psycopg2.connect(dbname="postgres", **params)

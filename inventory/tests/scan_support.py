@@ -23,6 +23,7 @@ from inventory.models import ActivityCount, DataScan, DataScanChunk, ProcessingA
 from inventory.scan_services import data_scan_chunk_write
 from inventory.services import tenant_create
 from tests.faults.servers import FAULTS_DIR, VENV_BIN, CeleryWorker, ServiceProcess, service_environment, wait_until
+from verisyntra.db.tenant_scope import scope_sql
 
 SCAN_TIMEOUT = 90
 
@@ -70,6 +71,7 @@ def summary_group_held(tenant) -> Iterator[Callable[[], None]]:
     holder = psycopg2.connect(dbname=db["NAME"], host=db["HOST"], port=db["PORT"], user=db["USER"], application_name="test-group-holder")
     try:
         with holder.cursor() as cursor:
+            cursor.execute(scope_sql(str(tenant.pk)))  # the runtime role sees only the scope's rows (row-level security)
             cursor.execute(
                 f"SELECT 1 FROM {ActivityCount._meta.db_table} WHERE tenant_id = %s AND pdpl_category = %s "
                 "AND legal_basis = %s AND cross_border_transfer = %s FOR UPDATE",

@@ -21,6 +21,7 @@ from inventory.services import processing_activities_bulk_insert
 from inventory.tests.api_support import activities, member_of_new_tenant
 from inventory.tests.scan_support import scan_chunk_written_twice
 from inventory.validation import activities_validate
+from verisyntra.tests.owner import owner_cursor
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["read", "write"])
 
@@ -120,9 +121,19 @@ def test_concurrent_writers_into_one_tenant_count_exactly(tenant):
 def test_the_command_finds_drift_and_rebuild_repairs_it(tenant, capsys):
     processing_activities_bulk_insert(tenant=tenant, rows=rows(60))
     # Rows written with triggers disabled (as by a restore with --disable-triggers) are not counted.
-    with transaction.atomic(using="write"), connections["write"].cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        processing_activities_bulk_insert(tenant=tenant, rows=rows(15))
+    # Only the owner may disable them; the runtime role may not.
+    table = ProcessingActivity._meta.db_table
+    with owner_cursor(autocommit=False) as cursor:
+        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        cursor.execute(
+            f"INSERT INTO {table} (id, tenant_id, activity_name, pdpl_category, data_fields, purpose, legal_basis, data_subjects,"
+            " recipients, cross_border_transfer, created_at) SELECT gen_random_uuid(), tenant_id, activity_name, pdpl_category,"
+            f" data_fields, purpose, legal_basis, data_subjects, recipients, cross_border_transfer, now() FROM {table}"
+            " WHERE tenant_id = %s LIMIT 15",
+            [tenant.pk],
+        )
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred foreign key checks first: ALTER waits for none
+        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
     drift = activity_counts_drift(tenant_id=tenant.pk)
     assert sum(row.actual - row.stored for row in drift) == 15
 

@@ -22,6 +22,7 @@ from inventory.models import DataScan, DataScanChunk, ScanStatus
 from inventory.scan_services import data_scan_liveness, data_scan_submit, data_scans_sweep
 from inventory.tests.scan_support import activities, activity, tenant_client
 from inventory.validation import activities_validate
+from verisyntra.db.tenant_scope import ALL, scope_sql
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["read", "write"])
 
@@ -228,6 +229,7 @@ def test_two_sweeps_at_once_never_dispatch_the_same_scan(settings):
     other = psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"])
     try:
         with other.cursor() as cursor:  # another sweep, mid-transaction, holding `held`
+            cursor.execute(scope_sql(ALL))  # a sweep acts for all tenants (row-level security)
             cursor.execute("SELECT 1 FROM inventory_datascan WHERE scan_id = %s FOR UPDATE", [held])
         swept_while_held = data_scans_sweep()
     finally:
