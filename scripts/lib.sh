@@ -6,7 +6,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="${VENV:-$ROOT/.venv}"
 PY="$VENV/bin/python"
-export DATABASE_URL="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/verisyntra}"
+# Two roles (docs/configuration.md, "Database roles"): the pools connect as the runtime role
+# (DATABASE_URL: no superuser, no BYPASSRLS, owns nothing), `migrate` as the tables' owner
+# (MIGRATION_DATABASE_URL). DATABASE_ADMIN_URL is the superuser that creates both, the database
+# and, locally, raises max_connections; it never serves the service.
+export DATABASE_URL="${DATABASE_URL:-postgresql://verisyntra_app@127.0.0.1:5432/verisyntra}"
 export CELERY_BROKER_URL="${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -37,6 +41,13 @@ ensure_venv() {
     touch "$stamp"
   fi
 }
+
+# URL with its user (and password) replaced: url_with_user URL USER
+url_with_user() {
+  python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); host = p.hostname or "127.0.0.1"; host = f"[{host}]" if ":" in host else host; print(u.urlunsplit(p._replace(netloc=f"{sys.argv[2]}@{host}" + (f":{p.port}" if p.port else ""))))' "$1" "$2"
+}
+export MIGRATION_DATABASE_URL="${MIGRATION_DATABASE_URL:-$(url_with_user "$DATABASE_URL" verisyntra_owner)}"
+export DATABASE_ADMIN_URL="${DATABASE_ADMIN_URL:-$(url_with_user "$DATABASE_URL" postgres)}"
 
 # host port of a URL, e.g. "127.0.0.1 5432"
 url_host_port() {
@@ -72,7 +83,7 @@ ensure_postgres() {
     "$PY" - <<'PY' && return 0
 import os, sys, psycopg2
 from urllib.parse import urlsplit
-url = urlsplit(os.environ["DATABASE_URL"])
+url = urlsplit(os.environ["DATABASE_ADMIN_URL"])
 try:
     psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username or "postgres",
                      password=url.password, dbname="postgres", connect_timeout=3).close()
@@ -102,7 +113,7 @@ django.setup()
 from django.conf import settings
 from verisyntra.checks import process_count
 
-url = urlsplit(os.environ["DATABASE_URL"])
+url = urlsplit(os.environ["DATABASE_ADMIN_URL"])
 capacity = sum(settings.DATABASES[a]["POOL_OPTIONS"]["POOL_SIZE"] + settings.DATABASES[a]["POOL_OPTIONS"]["MAX_OVERFLOW"] for a in ("read", "write"))
 # Every web and worker process at full pool capacity, plus the test suite's own servers, psql and admin sessions.
 needed = capacity * process_count() + 3 + 50
@@ -133,19 +144,72 @@ PY
 }
 
 ensure_database() {
-  "$PY" - <<'PY' || die "could not create the database named in DATABASE_URL"
-import os, psycopg2
+  "$PY" - <<'PY' || die "could not create the database roles and the database named in DATABASE_URL"
+import os, sys, psycopg2
 from psycopg2 import sql
-from urllib.parse import urlsplit
-url = urlsplit(os.environ["DATABASE_URL"])
-name = url.path.lstrip("/") or "verisyntra"
-conn = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username or "postgres", password=url.password, dbname="postgres")
-conn.autocommit = True
+from urllib.parse import unquote, urlsplit
+
+def parts(variable):
+    url = urlsplit(os.environ[variable])
+    return url, unquote(url.username or "postgres"), url.password and unquote(url.password), url.path.lstrip("/") or "verisyntra"
+
+app, app_user, app_password, name = parts("DATABASE_URL")
+_, owner, owner_password, owner_db = parts("MIGRATION_DATABASE_URL")
+admin, admin_user, admin_password, _ = parts("DATABASE_ADMIN_URL")
+if owner_db != name:
+    sys.exit(f"DATABASE_URL names database {name} but MIGRATION_DATABASE_URL {owner_db}: they must be the same database")
+
+def connect(dbname):
+    conn = psycopg2.connect(host=admin.hostname, port=admin.port or 5432, user=admin_user, password=admin_password, dbname=dbname)
+    conn.autocommit = True
+    return conn
+
+conn = connect("postgres")
 cur = conn.cursor()
-cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-if cur.fetchone() is None:
-    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    print(f"==> created database {name}")
+def role(user, password, attributes):
+    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [user])
+    verb = "ALTER" if cur.fetchone() else "CREATE"
+    statement = sql.SQL(f"{verb} ROLE {{}} {attributes}").format(sql.Identifier(user))
+    if password:
+        statement += sql.SQL(" PASSWORD {}").format(sql.Literal(password))
+    cur.execute(statement)
+    if verb == "CREATE":
+        print(f"==> created role {user} ({attributes})", file=sys.stderr)
+
+if owner != admin_user:
+    # CREATEDB: the test suite creates its test database as the owner; pg_signal_backend: it ends a
+    # failed test's leftover sessions before dropping that database.
+    role(owner, owner_password, "LOGIN CREATEDB NOSUPERUSER NOCREATEROLE")
+    cur.execute(sql.SQL("GRANT pg_signal_backend TO {}").format(sql.Identifier(owner)))
+if app_user not in (owner, admin_user):
+    role(app_user, app_password, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION")
+cur.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [name])
+row = cur.fetchone()
+if row is None:
+    cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner)))
+    print(f"==> created database {name} (owner {owner})", file=sys.stderr)
+elif row[0] != owner:
+    # A database made before the two roles (owned by the superuser): the owner takes it over, with
+    # its tables, sequences and functions, so `migrate` can go on changing them.
+    cur.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(name), sql.Identifier(owner)))
+    db = connect(name)
+    dbcur = db.cursor()
+    dbcur.execute(
+        """
+        SELECT format('ALTER %s %s OWNER TO %I', CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, c.oid::regclass, %s)
+        FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'S', 'v', 'm')
+          AND pg_get_userbyid(c.relowner) <> %s AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')))
+        UNION ALL
+        SELECT format('ALTER FUNCTION %s OWNER TO %I', p.oid::regprocedure, %s)
+        FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND pg_get_userbyid(p.proowner) <> %s
+        """,
+        [owner, owner, owner, owner],
+    )
+    for (statement,) in dbcur.fetchall():
+        dbcur.execute(statement)
+    db.close()
+    print(f"==> database {name} handed over from {row[0]} to {owner}", file=sys.stderr)
+conn.close()
 PY
 }
 
@@ -354,8 +418,8 @@ def answers(url):
         return False
 
 checks = {
-    "nginx and the read group": lambda: answers(f"http://127.0.0.1:{port}/health/database"),
-    "the write group": lambda: answers(f"http://127.0.0.1:{write_port}/health/database"),
+    "nginx and the read group": lambda: answers(f"http://127.0.0.1:{port}/health/ready"),
+    "the write group": lambda: answers(f"http://127.0.0.1:{write_port}/health/ready"),
     "the Celery worker": lambda: bool(app.control.ping(destination=[worker], timeout=1.0)),
     # beat writes its schedule file when it starts
     "Celery beat": lambda: any(os.path.getmtime(f) >= float(started) - 1 for f in glob.glob(schedule + "*")),

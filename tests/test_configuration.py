@@ -96,7 +96,8 @@ def compose_command() -> list[str]:
 
 def resolved_compose() -> dict:
     """docker-compose.yml as a real Compose implementation reads it (anchors merged, values checked)."""
-    command = compose_command()
+    # With the example's values, as `cp .env.example .env` gives: the file itself names no secret.
+    command = [*compose_command(), "--env-file", str(ROOT / ".env.example")]
     checked = subprocess.run([*command, "config", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, f"{' '.join(command)} config refuses docker-compose.yml:\n{checked.stderr}"
     resolved = subprocess.run([*command, "config"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
@@ -119,8 +120,26 @@ def test_compose_parses_with_a_real_compose_implementation_and_shares_one_metric
     assert resolved["volumes"]["metrics"]["driver_opts"]["type"] == "tmpfs"
 
 
+def test_compose_hard_codes_no_secret_and_runs_as_the_two_roles(tmp_path):
+    command = compose_command()
+    # Without .env (here an empty one), Compose refuses rather than start with a guessable key or password.
+    empty = tmp_path / ".env"
+    empty.write_text("")
+    bare = subprocess.run([*command, "--env-file", str(empty), "config", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert bare.returncode != 0 and "set it in .env" in bare.stderr
+    environment = resolved_compose()["services"]["web"]["environment"]
+    secrets = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines() if line and not line.startswith("#"))
+    assert environment["SECRET_KEY"] == secrets["SECRET_KEY"]
+    assert environment["DATABASE_URL"].startswith(f"postgresql://verisyntra_app:{secrets['VERISYNTRA_APP_PASSWORD']}@")
+    assert environment["MIGRATION_DATABASE_URL"].startswith(f"postgresql://verisyntra_owner:{secrets['VERISYNTRA_OWNER_PASSWORD']}@")
+    roles = (ROOT / "deploy" / "postgres-init" / "10-roles.sh").read_text()
+    assert (
+        "CREATE ROLE verisyntra_app LOGIN NOSUPERUSER NOBYPASSRLS" in roles and "CREATE DATABASE verisyntra OWNER verisyntra_owner" in roles
+    )
+
+
 def test_compose_pool_variables_produce_the_designs_pools():
-    environment = {k: str(v) for k, v in compose()["services"]["web"]["environment"].items()}
+    environment = {k: str(v) for k, v in resolved_compose()["services"]["web"]["environment"].items()}
     databases = build_databases(environment)
     assert databases["read"]["POOL_OPTIONS"]["POOL_SIZE"] == 20
     assert databases["write"]["POOL_OPTIONS"]["POOL_SIZE"] == 50
