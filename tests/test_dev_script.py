@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -93,9 +94,11 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def dev_database_url() -> str:
-    url = urlsplit(os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/verisyntra")
-    name = url.path.lstrip("/") or "verisyntra"
+def dev_database_url(variable: str = "DATABASE_URL") -> str:
+    """The tests' own database for the dev instance, as the URL in `variable` (runtime role or owner) names it."""
+    base = urlsplit(os.environ.get("DATABASE_URL") or "postgresql://verisyntra_app@127.0.0.1:5432/verisyntra")
+    url = urlsplit(os.environ.get(variable) or urlunsplit(base))
+    name = base.path.lstrip("/") or "verisyntra"
     return urlunsplit(url._replace(path=f"/test_{name}_dev"))
 
 
@@ -140,6 +143,9 @@ def dev(tmp_path_factory):
         "PORT": str(port),
         "DEV_DIR": str(directory),
         "DATABASE_URL": dev_database_url(),
+        # The same database for the owner (scripts/lib.sh creates it owned by the owner) and the admin.
+        "MIGRATION_DATABASE_URL": dev_database_url("MIGRATION_DATABASE_URL"),
+        "DATABASE_ADMIN_URL": dev_database_url("DATABASE_ADMIN_URL"),
         # The tests' broker (conftest.py switched CELERY_BROKER_URL to it), so the dev worker takes no one else's task.
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "PYTHONUNBUFFERED": "1",
@@ -169,12 +175,27 @@ def dev(tmp_path_factory):
         from verisyntra.celery import app
 
         app.control.purge()  # beat's sweeps, sent to the tests' broker
-        drop_database(environment["DATABASE_URL"])
+        drop_database(environment["DATABASE_ADMIN_URL"])
 
 
-def get(url: str) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=10) as response:
+def get(url: str, token: str | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Token {token}"} if token else {})
+    with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, response.read().decode()
+
+
+def operator_token(dev: DevInstance) -> str:
+    """The staff token scripts/dev printed for the health details and /metrics."""
+    return next(re.match(r"Operator token: (\S+)", line).group(1) for line in dev.lines if line.startswith("Operator token: "))
+
+
+def test_the_staff_only_pages_answer_the_printed_operator_token_and_no_one_else(dev):
+    token = operator_token(dev)
+    for path in ("/health/connection-pools", "/health/database", "/metrics"):
+        assert get(dev.url(path), token)[0] == 200, path
+        with pytest.raises(urllib.error.HTTPError) as anonymous:
+            get(dev.url(path))
+        assert anonymous.value.code == 401, path
 
 
 def test_one_ready_line_once_nginx_both_web_groups_the_worker_and_beat_answer(dev):
@@ -189,7 +210,7 @@ def test_one_ready_line_once_nginx_both_web_groups_the_worker_and_beat_answer(de
         assert first(pattern) < ready[0]
     assert first(rf"dev-{dev.port}@\S+ ready\.") < ready[0]
     assert first(r"beat: Starting") < ready[0]
-    assert get(dev.url("/health/database"))[0] == 200
+    assert get(dev.url("/health/ready"))[0] == 200
 
 
 def test_every_log_line_is_in_the_services_time_zone(dev):
@@ -228,16 +249,16 @@ def test_a_second_dev_on_the_same_port_or_directory_refuses_and_leaves_the_runni
 
     assert {path.name for path in metrics_dir.glob("*.db")} >= files_before
     # And /metrics still moves: a health check checks connections out of both pools.
-    checkouts = "verisyntra_pool_checkout_wait_seconds_count"
-    before = metric_total(get(dev.url("/metrics"))[1], checkouts)
-    assert get(dev.url("/health/database"))[0] == 200
-    assert metric_total(get(dev.url("/metrics"))[1], checkouts) > before
+    checkouts, token = "verisyntra_pool_checkout_wait_seconds_count", operator_token(dev)
+    before = metric_total(get(dev.url("/metrics"), token)[1], checkouts)
+    assert get(dev.url("/health/ready"))[0] == 200
+    assert metric_total(get(dev.url("/metrics"), token)[1], checkouts) > before
     assert dev.process.poll() is None
 
 
 def test_metrics_behind_nginx_count_the_write_groups_checkouts_too(dev):
     # nginx sends /metrics to the read group; the write group writes its files into the same directory.
-    checkouts = "verisyntra_pool_checkout_wait_seconds_count"
-    before = metric_total(get(dev.url("/metrics"))[1], checkouts)
-    assert get(f"http://127.0.0.1:{dev.port + 2}/health/database")[0] == 200  # the write group, directly
-    assert metric_total(get(dev.url("/metrics"))[1], checkouts) >= before + len(POOLED_ALIASES)
+    checkouts, token = "verisyntra_pool_checkout_wait_seconds_count", operator_token(dev)
+    before = metric_total(get(dev.url("/metrics"), token)[1], checkouts)
+    assert get(f"http://127.0.0.1:{dev.port + 2}/health/ready")[0] == 200  # the write group, directly
+    assert metric_total(get(dev.url("/metrics"), token)[1], checkouts) >= before + len(POOLED_ALIASES)

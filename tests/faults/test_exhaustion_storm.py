@@ -17,6 +17,7 @@ from collections import Counter
 import httpx
 import pytest
 
+from health.tests.operators import staff_headers
 from inventory.models import PdplCategory, ProcessingActivity
 from inventory.services import tenant_create
 from tests.faults.conftest import PORTS, service_database_url
@@ -88,7 +89,7 @@ def test_storm_of_200_requests_against_pools_of_5_gets_only_successes_and_polite
         web.access_settled(since=offset, requests=sum(1 for o in outcomes if o.status is not None))
         server_times = web.server_times(since=offset)
         after = [httpx.get(web.base_url + DASHBOARD_PATH, params=params, headers=headers, timeout=30).status_code for _ in range(20)]
-        pools = httpx.get(web.base_url + "/health/connection-pools", timeout=30).json()
+        pools = httpx.get(web.base_url + "/health/connection-pools", headers=staff_headers(), timeout=30).json()
         log = web.run_log()
 
     kinds = {BATCH_PATH: "batch", DASHBOARD_PATH: "dashboard"}

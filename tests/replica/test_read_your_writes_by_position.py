@@ -17,6 +17,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
+from health.tests.operators import staff_headers
 from inventory.models import ProcessingActivity
 from inventory.tests.api_support import activities, member_of_new_tenant
 from tests.faults.servers import Gunicorn, service_environment
@@ -64,9 +65,9 @@ def primary_position() -> int:
     return lsn_to_int(server_sql(host, port, "SELECT pg_current_wal_lsn()::text")[0])
 
 
-def read_aliases_of(web: Gunicorn) -> list[dict]:
-    """What that web process's replica monitor last saw (its /health/database)."""
-    return httpx.get(web.base_url + "/health/database", timeout=30).json()["read_replicas"]["read_aliases"]
+def read_aliases_of(web: Gunicorn, staff: dict[str, str]) -> list[dict]:
+    """What that web process's replica monitor last saw (its /health/database, which answers staff only)."""
+    return httpx.get(web.base_url + "/health/database", headers=staff, timeout=30).json()["read_replicas"]["read_aliases"]
 
 
 def rows_on(alias: str, tenant_id) -> int:
@@ -79,9 +80,10 @@ def test_a_caller_without_cookies_reads_its_write_through_another_process_until_
     web_a, web_b = two_web_processes
     member = member_of_new_tenant("Công ty Vị Trí WAL", "ryw-by-position")
     headers = {"Authorization": f"Token {member.token}"}
+    staff = staff_headers()
     listing = f"/analytics/processing-activities?tenant_id={member.tenant.pk}"
     for replica in replicas.values():
-        replica.wait_caught_up(PATIENCE)  # the caller's token and tenant are on the replicas
+        replica.wait_caught_up(PATIENCE)  # the caller's and the operator's tokens and the tenant are on the replicas
         replica.set_delay(DELAY)
 
     # Write through one process; read through the other, with the token only (httpx.post/get keep no cookies).
@@ -97,14 +99,16 @@ def test_a_caller_without_cookies_reads_its_write_through_another_process_until_
     assert "cookie" not in seen.request.headers
     assert seen.json()["count"] == 3, "the caller sees its write at once, through the other process"
     assert [rows_on(alias, member.tenant.pk) for alias in replicas] == [0] * len(replicas), "the replicas do not have it yet"
-    behind = read_aliases_of(web_b)
+    behind = read_aliases_of(web_b, staff)
     assert all(state["healthy"] and state["replay_lsn"] < written_at for state in behind), (
         f"fit for reads but behind the write: only its position sent the read to the primary ({behind})"
     )
 
     # Back on the replicas as soon as both processes' monitors see them past the write.
     waited = wait_until(
-        lambda: all(state["replay_lsn"] >= written_at for web in (web_a, web_b) for state in read_aliases_of(web)) and time.monotonic(),
+        lambda: (
+            all(state["replay_lsn"] >= written_at for web in (web_a, web_b) for state in read_aliases_of(web, staff)) and time.monotonic()
+        ),
         timeout=PATIENCE,
         what="the replicas to replay the caller's write",
         interval=0.1,
