@@ -135,14 +135,14 @@ def setup_django(database_url: str) -> None:
 def ensure_database(database_url: str) -> None:
     """The benchmark database (bench_* only), created when missing, then migrated."""
     dataset.ensure_database(database_url)
-    env = {**os.environ, "DATABASE_URL": database_url}
+    env = dataset.service_env({**os.environ, "DATABASE_URL": database_url})
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
 
 
 @contextmanager
 def gunicorn(database_url: str, port: int, tree: Path = ROOT):
     """gunicorn serving `tree`'s code (this checkout, or another commit's worktree) as deployed."""
-    env = {**os.environ, "DATABASE_URL": database_url, "BIND": f"127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}
+    env = dataset.service_env({**os.environ, "DATABASE_URL": database_url, "BIND": f"127.0.0.1:{port}", "LOG_LEVEL": "WARNING"})
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / f"bench-batch-{port}.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
@@ -164,7 +164,7 @@ def gunicorn(database_url: str, port: int, tree: Path = ROOT):
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base_url}/health/database", timeout=2).status_code == 200:
+                if httpx.get(f"{base_url}/health/ready", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

@@ -267,6 +267,7 @@ def main() -> None:
     print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(), flush=True)
 
     dataset.ensure_database(database_url)
+    env = dataset.service_env(env)  # its web and worker as deployed: the runtime role, under row-level security
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     os.environ.update(
         {"DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "verisyntra.settings", "CELERY_BROKER_URL": env["CELERY_BROKER_URL"]}

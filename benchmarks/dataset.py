@@ -57,7 +57,31 @@ def connect(database_url: str, dbname: str | None = None):
     return connection
 
 
+# The service runs as it is deployed: its pools as the runtime role (under row-level security), its
+# migrations as the tables' owner (docs/configuration.md, Database roles). The benchmarks' own
+# connections (loading, counting, resets) keep the BENCH_* URL's user, a superuser, which sees
+# every tenant's rows.
+RUNTIME_ROLE = "verisyntra_app"
+OWNER_ROLE = "verisyntra_owner"
+
+
+def with_user(database_url: str, user: str) -> str:
+    url = urlsplit(database_url)
+    host = url.hostname or "127.0.0.1"
+    return url._replace(netloc=f"{user}@{host}" + (f":{url.port}" if url.port else "")).geturl()
+
+
+def service_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` with DATABASE_URL (a BENCH_* URL) turned into the runtime role's and the owner's URLs."""
+    database_url = env["DATABASE_URL"]
+    user = urlsplit(database_url).username
+    if user in (RUNTIME_ROLE, OWNER_ROLE):
+        return dict(env)
+    return {**env, "DATABASE_URL": with_user(database_url, RUNTIME_ROLE), "MIGRATION_DATABASE_URL": with_user(database_url, OWNER_ROLE)}
+
+
 def ensure_database(database_url: str) -> None:
+    """The bench_* database, owned by the owner role (both roles created when missing)."""
     name = urlsplit(database_url).path.lstrip("/")
     if not name.startswith("bench_"):
         sys.exit(f"REFUSING: the benchmark database must be named bench_*, got {name!r}")
@@ -66,9 +90,18 @@ def ensure_database(database_url: str) -> None:
     admin = connect(database_url, "postgres")
     try:
         with admin.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone() is None:
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            for role, attributes in ((OWNER_ROLE, "LOGIN CREATEDB"), (RUNTIME_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS")):
+                cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+                if cursor.fetchone() is None:
+                    cursor.execute(sql.SQL(f"CREATE ROLE {{}} {attributes}").format(sql.Identifier(role)))
+            cursor.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [name])
+            row = cursor.fetchone()
+            if row is not None and row[0] != OWNER_ROLE:
+                # Made before the two roles: benchmark data is made again rather than handed over.
+                cursor.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+                row = None
+            if row is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(OWNER_ROLE)))
     finally:
         admin.close()
 
@@ -79,6 +112,8 @@ import io, json, sys
 import django
 django.setup()
 from django.core.management import call_command
+from verisyntra.db.tenant_scope import enter_all_tenants
+enter_all_tenants()  # as manage.py does: operations code acts for all tenants
 call_command("migrate", interactive=False, verbosity=0)
 out = []
 for name in sys.argv[2:]:
@@ -93,7 +128,7 @@ def migrate_and_create_tenants(env: dict[str, str], names: list[str]) -> list[di
     result = subprocess.run(
         [sys.executable, "-c", _SETUP_SCRIPT, BENCH_USER, *names],
         cwd=ROOT,
-        env=env,
+        env=service_env(env),
         check=True,
         capture_output=True,
         text=True,

@@ -555,7 +555,9 @@ def service_env(base: dict[str, str], url: str, broker: str) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    return env
+    from benchmarks import dataset
+
+    return dataset.service_env(env)  # the service as deployed: the runtime role, under row-level security
 
 
 @dataclass

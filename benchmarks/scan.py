@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from benchmarks import samples
-from benchmarks.dataset import ensure_database
+from benchmarks.dataset import ensure_database, service_env
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/bench_verisyntra_scans"
@@ -133,6 +133,8 @@ def main() -> None:
     )
     os.environ.clear()
     os.environ.update(env)
+    # The worker as deployed (the runtime role, under row-level security); this process keeps the superuser.
+    env = service_env(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
 
     sys.path.insert(0, str(ROOT))
