@@ -17,13 +17,15 @@ from django.core.management import call_command
 from django.db import connections, router
 from django.test import Client
 
+from health.tests.conftest import rebuilt_pool
 from health.tests.operators import staff_headers
-from inventory.models import Tenant
+from inventory.models import ProcessingActivity, Tenant
 from inventory.tests.api_support import activities, member_of_new_tenant, post_batch
 from tests.replica.conftest import wait_until
 from verisyntra.db.config import POOLED_ALIASES, WRITE_ALIAS
 from verisyntra.db.pinning import PIN_COOKIE
 from verisyntra.db.replicas import healthy_read_aliases, probed_aliases, read_fallback_active, replica_report, replica_states
+from verisyntra.db.tenant_scope import acting_for, no_tenant
 
 # Upper bound for "eventually" on a shared 2-core machine where a restarted replica may first
 # replay minutes of other tests' WAL; a passing run waits far less (the checks do not depend on speed).
@@ -199,3 +201,32 @@ def test_a_replica_lagging_past_the_limit_serves_no_reads_until_it_catches_up(re
         replica.set_delay(0)
     wait_until(lambda: set(healthy_read_aliases()) == set(replicas), timeout=PATIENCE, what="the replicas to catch up")
     assert router.db_for_read(Tenant) in replicas
+
+
+def test_a_replicas_pool_of_one_alternating_between_tenants_never_carries_one_into_the_other(replicas):
+    """Row-level security on the hot standbys: the policies and grants replicate with the tables, and
+    the tenant set with each statement ends with its transaction on a replica's pooled connection too."""
+    members = [member_of_new_tenant(f"Công ty Bản Sao {name}", f"rls-replica-{name}") for name in ("a", "b")]
+    for member, rows in zip(members, (3, 5), strict=True):
+        created = post_batch(member.client(), member.tenant.pk, {"activities": activities(rows)})
+        assert created.status_code == 201, created.content
+    for replica in replicas.values():
+        replica.wait_caught_up(PATIENCE)
+    tenant_ids = [member.tenant.pk for member in members]
+    table = ProcessingActivity._meta.db_table
+    for alias in replicas:
+        with rebuilt_pool(alias, POOL_SIZE=1, MAX_OVERFLOW=0):
+            pids = set()
+            for _ in range(5):
+                for tenant_id, own in zip(tenant_ids, (3, 5), strict=True):
+                    with acting_for(tenant_id), connections[alias].cursor() as cursor:
+                        cursor.execute(f"SELECT pg_is_in_recovery(), pg_backend_pid(), count(*) FROM {table}")
+                        in_recovery, pid, seen = cursor.fetchone()
+                        cursor.execute(f"SELECT count(*) FROM {table} WHERE tenant_id = ANY(%s)", [tenant_ids])
+                        assert (in_recovery, seen, cursor.fetchone()[0]) == (True, own, own), (alias, tenant_id)
+                    with no_tenant(), connections[alias].cursor() as cursor:
+                        cursor.execute(f"SELECT count(*) FROM {table} WHERE tenant_id = ANY(%s)", [tenant_ids])
+                        assert cursor.fetchone()[0] == 0, "between tenants the same connection sees nothing"
+                    pids.add(pid)
+                    connections[alias].close()  # back to the pool of one
+            assert len(pids) == 1, f"{alias}: one pooled connection served every checkout"
