@@ -260,6 +260,8 @@ def pools_connecting_as(user: str):
 
 def test_the_system_check_refuses_a_superuser_and_the_owner_and_warns_under_debug():
     assert runtime_role_check() == [], "the runtime role passes"
+    if pooler_in_front(WRITE_ALIAS) is not None:
+        pytest.skip("the pooler's user list holds the runtime role only; the refusals are shown on the direct server")
     owner = settings.DATABASES[MIGRATION_ALIAS]["USER"]
     with pools_connecting_as("postgres"):
         [message] = runtime_role_check()
