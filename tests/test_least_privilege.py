@@ -27,26 +27,15 @@ from inventory.source_services import data_source_create
 from inventory.tests.api_support import Member, activities, member_of_new_tenant, post_batch
 from verisyntra.checks import runtime_role_check
 from verisyntra.db.config import MIGRATION_ALIAS, POOLED_ALIASES, READ_ALIAS, WRITE_ALIAS
-from verisyntra.db.direct import direct_connection
 from verisyntra.db.pooler import pooler_in_front
 from verisyntra.db.security import CHILD_MODELS, DIRECTORY_TABLES, POLICY_NAME, child_policy, sync_database_security, tenant_tables
 from verisyntra.db.tenant_scope import acting_for, no_tenant
+from verisyntra.tests.owner import owner_cursor
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["read", "write"])
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTIVITIES = "inventory_processingactivity"
-
-
-@contextmanager
-def owner_cursor():
-    """A cursor of the tables' owner on the test database (what `migrate` runs as)."""
-    conn = direct_connection(MIGRATION_ALIAS, application_name="verisyntra-test-owner", database=settings.DATABASES[WRITE_ALIAS]["NAME"])
-    try:
-        with conn.cursor() as cursor:
-            yield cursor
-    finally:
-        conn.close()
 
 
 def protected_tables() -> list[str]:
