@@ -293,3 +293,11 @@ def test_manage_py_check_the_web_and_the_celery_worker_refuse_to_start_as_a_supe
             assert result.returncode != 0 and "verisyntra.E002" in output and "superuser" in output, (name, output[-2000:])
         else:
             assert result.returncode == 0 and "E002" not in output, (name, output[-2000:])
+
+
+def test_migrate_without_the_owners_url_refuses_and_says_what_to_set():
+    environ = service_environment(settings.DATABASES[WRITE_ALIAS]["USER"])
+    environ.pop("MIGRATION_DATABASE_URL", None)
+    result = subprocess.run([sys.executable, "manage.py", "migrate"], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "MIGRATION_DATABASE_URL is not set" in result.stderr, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr

@@ -21,8 +21,27 @@ def default_to_primary(command_class: type) -> type:
 
 
 def default_to_owner(command_class: type) -> type:
-    """A subclass of `command_class` whose `--database` defaults to the table owner's alias."""
-    return _default_to(command_class, migration_alias)
+    """A subclass of `command_class` whose `--database` defaults to the table owner's alias.
+
+    Without an owner's alias (no MIGRATION_DATABASE_URL, DEBUG off) it refuses to run on the write
+    alias with a message that says what to set, rather than fail half-way with PostgreSQL's
+    `permission denied for schema public`: that alias connects as the runtime role.
+    """
+
+    class Command(_default_to(command_class, migration_alias)):  # type: ignore[misc]
+        def handle(self, *args, **options):
+            from django.conf import settings
+            from django.core.management.base import CommandError
+
+            if options.get("database") == WRITE_ALIAS and MIGRATION_ALIAS not in settings.DATABASES and not settings.DEBUG:
+                raise CommandError(
+                    "MIGRATION_DATABASE_URL is not set: schema changes run as the tables' owner, and DATABASE_URL "
+                    "names the runtime role, which may not make them (docs/configuration.md, Database roles)."
+                )
+            return super().handle(*args, **options)
+
+    Command.__doc__ = command_class.__doc__
+    return Command
 
 
 def _default_to(command_class: type, alias: Any) -> type:
