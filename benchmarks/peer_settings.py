@@ -13,10 +13,13 @@ virtualenv must stay psycopg2-only (django-db-connection-pool switches to psycop
   pool is first used and keep them: 90 for the two web processes, against a development server's
   `max_connections` of 100.) CONN_HEALTH_CHECKS on: psycopg checks a connection at every
   checkout, as our PRE_PING does. Django refuses a pool with CONN_MAX_AGE other than 0, ours anyway.
-- No `cursor_factory`: `verisyntra.db.timeouts.TimeoutCursor` is a psycopg2 cursor. The read
+- Not the service's `cursor_factory`: `verisyntra.db.timeouts.TimeoutCursor` is a psycopg2 cursor. The read
   statement timeout travels as the startup parameter `options=-c statement_timeout=N` instead,
   which works on a direct connection (this peer talks to PostgreSQL directly) but not behind
   PgBouncer.
+- `ScopedCursor`: the service's psycopg2 cursor also sends the tenant scope row-level security
+  reads with every statement (`verisyntra.db.tenant_scope`); without it the runtime role sees no
+  tenant's rows. This psycopg 3 cursor does the same (the statement timeout stays in `options`).
 - `psycopg.Cursor.copy_expert`: the batch API writes through psycopg2's `copy_expert`, which
   psycopg 3 does not have (it has `cursor.copy()`). The small adapter below is what a port
   would need; it exists here only so the batch can be measured on this peer.
@@ -31,6 +34,8 @@ from typing import Any
 import psycopg
 
 from verisyntra.db.config import POOLED_ENGINE, STATEMENT_TIMEOUT_KEY
+from verisyntra.db.tenant_scope import scope_sql
+from verisyntra.db.timeouts import statement_with_timeout
 from verisyntra.settings import *  # noqa: F403
 from verisyntra.settings import DATABASES
 
@@ -50,12 +55,30 @@ def _copy_expert(self: psycopg.Cursor, sql: str, file: Any, size: int = _COPY_BL
 
 psycopg.Cursor.copy_expert = _copy_expert  # type: ignore[attr-defined]
 
+
+class ScopedCursor(psycopg.ClientCursor):
+    """Django's client-side-binding cursor, each statement preceded by its transaction's tenant scope."""
+
+    def execute(self, query: Any, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        prefixed = isinstance(query, str) and statement_with_timeout(query, 0) != query
+        result = super().execute(statement_with_timeout(query, 0) if prefixed else query, params, *args, **kwargs)
+        if prefixed:
+            # psycopg 3 stays on a multi-statement's first result (psycopg2 on its last): skip the scope's.
+            self.nextset()
+        return result
+
+    def copy_expert(self, sql: str, file: Any, size: int = _COPY_BLOCK) -> None:
+        # COPY takes no prefix: the scope first, in the same transaction (the batch runs in one).
+        super().execute(scope_sql())
+        _copy_expert(self, sql, file, size)
+
+
 for _alias, _database in DATABASES.items():
     if _database.get("ENGINE") != POOLED_ENGINE:
         continue
     _pool = _database["POOL_OPTIONS"]  # kept: the capacity check (verisyntra.W001) reads the sizes there
     _options = _database["OPTIONS"]
-    _options.pop("cursor_factory", None)
+    _options["cursor_factory"] = ScopedCursor
     if _database[STATEMENT_TIMEOUT_KEY]:
         _options["options"] = f"-c statement_timeout={int(_database[STATEMENT_TIMEOUT_KEY])}"
     _options["pool"] = {

@@ -393,9 +393,11 @@ def warm(target: Target) -> None:
 
 def run_one(args, name: str, peer: Peer, env: dict[str, str], tenants: dataset.Tenants, run_dir: Path, python: Path) -> dict:
     port = args.port
-    bouncer = pgbouncer(env["DATABASE_URL"], port + 3, run_dir / "pgbouncer") if peer.pgbouncer else nullcontext((None, None))
+    # Every peer serves as the runtime role, under row-level security, as the service is deployed.
+    runtime_env = dataset.service_env(env)
+    bouncer = pgbouncer(runtime_env["DATABASE_URL"], port + 3, run_dir / "pgbouncer") if peer.pgbouncer else nullcontext((None, None))
     with bouncer as (bouncer_url, bouncer_pid):
-        service_env = dict(env)
+        service_env = dict(runtime_env)
         if bouncer_url:
             service_env.update({"DATABASE_URL": bouncer_url, "DISABLE_SERVER_SIDE_CURSORS": "true"})
         with PeerService(peer, service_env, port, run_dir, python) as service:
