@@ -211,7 +211,9 @@ def test_concurrent_requests_held_in_flight_get_409_and_one_writes(member):
     try:
         threads = [in_thread(post_keyed_batch, results, member.client(), member.tenant.pk, body, "held") for _ in range(6)]
         wait_for(lambda: len(results) == 5)  # five answered at once, the sixth is writing
-        assert lock.waiters() == 1
+        # ... and reaches the tenant's row (its foreign key check) a moment later: waited for, not
+        # sampled once (the batch stages its rows before the INSERT that checks the key).
+        wait_for(lambda: lock.waiters() == 1)
     finally:
         lock.release()
     for thread in threads:
