@@ -12,7 +12,6 @@ Thin views: each calls one selector and renders it.
 
 from __future__ import annotations
 
-import os
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -148,7 +147,6 @@ class Liveness(BaseModel):
     """The process answers requests; nothing else is checked."""
 
     status: str = Field(description="Always `alive`.")
-    pid: int = Field(description="The process that answered.")
 
 
 class Readiness(BaseModel):
@@ -167,7 +165,7 @@ class LivenessView(OpenHealthView):
 
     @extend_schema(tags=["health"], responses={200: OpenApiResponse(Liveness, description="The process is alive.")})
     def get(self, request: Request) -> Response:
-        return respond(Liveness(status="alive", pid=os.getpid()))
+        return respond(Liveness(status="alive"))
 
 
 class ReadinessView(OpenHealthView):
