@@ -8,6 +8,7 @@ injection would: raw SQL on the pooled connections, with and without a tenant in
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg2.extensions
 import pytest
 from django.conf import settings
 from django.db import ProgrammingError, connections, transaction
@@ -191,6 +193,30 @@ def test_a_pool_of_one_connection_alternating_between_tenants_never_carries_one_
                 connections[alias].close()
         if pooler_in_front(alias) is None:
             assert len(pids) == 1, "one pooled connection served every request"
+
+
+def session_scope(alias: str) -> tuple[str | None, str | None]:
+    """The scope settings of `alias`'s connection outside any transaction (a plain cursor: no prefix)."""
+    with connections[alias].cursor() as wrapper, wrapper.connection.cursor(cursor_factory=psycopg2.extensions.cursor) as cursor:
+        cursor.execute("SELECT current_setting('app.tenant_id', true), current_setting('app.all_tenants', true)")
+        return cursor.fetchone()
+
+
+@pytest.mark.parametrize("alias", [WRITE_ALIAS, READ_ALIAS])
+def test_statements_that_take_no_prefix_outside_a_transaction_see_their_tenant_and_leave_no_scope(two_tenants, alias):
+    """A server-side cursor (Django's .iterator()) and COPY in autocommit run in a transaction of their own."""
+    a, b = two_tenants
+    own = ProcessingActivity.objects.using(WRITE_ALIAS).filter(tenant=a.tenant).count()
+    assert connections[alias].get_autocommit()
+    with acting_for(a.tenant.pk):
+        copied = io.StringIO()
+        with connections[alias].cursor() as cursor:
+            cursor.cursor.copy_expert(f"COPY (SELECT tenant_id FROM {ACTIVITIES}) TO STDOUT", copied)
+        assert copied.getvalue().split() == [str(a.tenant.pk)] * own
+        if not connections[alias].settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+            streamed = list(ProcessingActivity.objects.using(alias).values_list("tenant_id", flat=True).iterator(chunk_size=2))
+            assert streamed == [a.tenant.pk] * own
+    assert session_scope(alias) in {(None, None), ("", "")}, "nothing of the tenant stays on the connection"
 
 
 def test_the_application_filter_still_narrows_every_api_query_to_the_tenant(two_tenants, query_log):

@@ -29,10 +29,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg2.extensions
+import psycopg2.sql
 
 from verisyntra.db.tenant_scope import scope_sql
 
@@ -72,8 +73,8 @@ class TimeoutCursor(psycopg2.extensions.cursor):
     (Django passes OPTIONS["cursor_factory"] through), so it sits below every Django execute wrapper
     and query log: they see the statement as the code wrote it. A named (server-side) cursor's
     DECLARE, and COPY, cannot carry a prefix: inside a transaction the settings go first on their
-    own; in autocommit (a WITH HOLD cursor, which runs its query when its DECLARE commits) the scope
-    is set for the session just around that one statement.
+    own; in autocommit (a WITH HOLD cursor, which runs its query when its transaction commits) the
+    statement runs in a transaction of its own that begins with them.
     """
 
     statement_timeout_ms = 0
@@ -101,24 +102,34 @@ class TimeoutCursor(psycopg2.extensions.cursor):
             super().copy_to(*args, **kwargs)
 
     def _with_settings(self, query: Any) -> Any:
+        if isinstance(query, psycopg2.sql.Composable):
+            query = query.as_string(self.connection)  # composed statements carry the settings too
         if not isinstance(query, str):
-            return query  # psycopg2.sql.Composed and the like: only our own code builds them, in a transaction
+            return query  # bytes: sent as they are
         return statement_with_timeout(query, self.statement_timeout_ms)
 
     @contextmanager
     def _settings_first(self) -> Iterator[None]:
-        """Run the settings on their own before a statement that cannot carry them."""
+        """Run the settings on their own before a statement that cannot carry them.
+
+        Inside the caller's transaction they simply go first. In autocommit the statement gets a
+        transaction of its own (BEGIN ... COMMIT) so the settings stay transaction-local: a
+        session-level scope could outlive the statement on this connection, or, behind a
+        transaction-mode pooler, land on a server connection another client gets next.
+        """
         with psycopg2.extensions.cursor(self.connection) as cursor:
             if not self.connection.autocommit:
                 cursor.execute(settings_sql(self.statement_timeout_ms))
                 yield
                 return
-            # One implicit transaction per statement: the scope must hold for the session, just for this one.
-            cursor.execute(scope_sql(is_local=False))
+            cursor.execute(f"BEGIN; {settings_sql(self.statement_timeout_ms)}")
             try:
                 yield
-            finally:
-                cursor.execute(scope_sql("", is_local=False))
+            except BaseException:
+                with suppress(psycopg2.Error):  # a broken connection is discarded anyway
+                    cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
 
 
 @functools.cache
