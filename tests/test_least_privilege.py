@@ -216,7 +216,10 @@ def test_statements_that_take_no_prefix_outside_a_transaction_see_their_tenant_a
         if not connections[alias].settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
             streamed = list(ProcessingActivity.objects.using(alias).values_list("tenant_id", flat=True).iterator(chunk_size=2))
             assert streamed == [a.tenant.pk] * own
-    assert session_scope(alias) in {(None, None), ("", "")}, "nothing of the tenant stays on the connection"
+    if pooler_in_front(alias) is None:
+        # Behind a transaction-mode pooler the next statement may run on any server connection,
+        # one the injection test above may have given a session-level scope on purpose.
+        assert session_scope(alias) in {(None, None), ("", "")}, "nothing of the tenant stays on the connection"
 
 
 def test_the_application_filter_still_narrows_every_api_query_to_the_tenant(two_tenants, query_log):
