@@ -25,7 +25,8 @@ PostgreSQL's side is sampled every 0.1 s while each workload runs: the server co
 benchmark database (`pg_stat_activity`, all of them: the pooled ones, or PgBouncer's). Rounds run
 the configurations interleaved (A B C D, A B C D, ...) so that the shared machine's noise hits all
 alike; the report gives each figure's median over the rounds and its spread (min-max).
-Writes docs/pool-sizing/peers.json and peers.md. Method and reading: docs/benchmarks.md, "Pool peers".
+Writes docs/pool-sizing/peers.json, peers.md and peers.png (`--from-json` redraws them from a run).
+Method and reading: docs/benchmarks.md, "Pool peers".
 """
 
 from __future__ import annotations
@@ -543,6 +544,54 @@ def source_commit() -> str | None:
 
 
 PEERS_MD_HEADER = '# Pool peers\n\nWritten by `python -m benchmarks.pool_peers`; the reading is in ../benchmarks.md, "Pool peers".\n\n'
+CHART = "peers.png"
+
+# The chart's panels: (figure, title, better when). Bars are medians over the rounds, whiskers the spread.
+CHART_PANELS = (
+    ("read_p95_ms", "dashboard read p95 (ms), beside 30 writers", "lower"),
+    ("writer_rows_per_s", "writers' rows/s (100-record batches)", "higher"),
+    ("batch_10k_s", "10,000-record batch, median (s)", "lower"),
+    ("server_connections_mixed", "PostgreSQL server connections, most at once", "lower"),
+)
+
+
+def chart(report: dict, out: Path) -> Path:
+    """Four panels, one bar per configuration: median over the rounds with its min-max whisker."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = report["table"]
+    names = list(table)
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
+    for ax, (figure, title, better) in zip(axes.flat, CHART_PANELS, strict=True):
+        medians = [table[name][figure]["median"] or 0 for name in names]
+        lows = [median - (table[name][figure]["min"] or median) for name, median in zip(names, medians, strict=True)]
+        highs = [(table[name][figure]["max"] or median) - median for name, median in zip(names, medians, strict=True)]
+        ax.bar(range(len(names)), medians, yerr=[lows, highs], capsize=4, color=colours[: len(names)])
+        ax.set_xticks(range(len(names)), names, rotation=12, fontsize=8)
+        ax.set_title(f"{title}; {better} is better", fontsize=9)
+        ax.grid(True, axis="y", alpha=0.3)
+    started = time.strftime("%Y-%m-%d", time.gmtime(report["started_at"]))
+    fig.suptitle(f"Pool peers, {report['rounds']} rounds interleaved ({started}): median and min-max over the rounds", fontsize=10)
+    fig.tight_layout()
+    path = out / CHART
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_report(report: dict, out: Path) -> str:
+    """peers.json, peers.md (tables and the chart) and peers.png; returns the tables' text."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "peers.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
+    chart(report, out)
+    text = markdown(report)
+    alt = "Read p95, writers' rows/s, the 10k batch and server connections per configuration"
+    (out / "peers.md").write_text(f"{PEERS_MD_HEADER}{text}\n![{alt}]({CHART})\n")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -556,7 +605,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=5000, help="requests per client thread per run, at most")
     parser.add_argument("--port", type=int, default=FIRST_PORT, help="nginx; the next three: read group, write group, PgBouncer")
     parser.add_argument("--out", type=Path, default=OUT, help="where peers.json and peers.md go")
+    parser.add_argument("--from-json", type=Path, help="measure nothing: write peers.md and peers.png of an earlier run's peers.json")
     args = parser.parse_args(argv)
+    if args.from_json:
+        print(write_report(json.loads(args.from_json.read_text(encoding="utf-8")), args.out))
+        return 0
     unknown = set(args.configs) - set(PEERS)
     if unknown:
         parser.error(f"unknown configurations {sorted(unknown)}; known: {', '.join(PEERS)}")
@@ -597,11 +650,7 @@ def main(argv: list[str] | None = None) -> int:
     report["finished_at"] = time.time()
     report["load_average_at_end"] = list(os.getloadavg())
     report["table"] = aggregate(report["runs"])
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "peers.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
-    text = markdown(report)
-    (args.out / "peers.md").write_text(PEERS_MD_HEADER + text)
-    print(text, flush=True)
+    print(write_report(report, args.out), flush=True)
     return 0
 
 
