@@ -30,8 +30,11 @@ hold even when its absolute figures move. Per size and round:
   its rows are deleted afterwards.
 
 Per size, once: the table's and each index's size (bytes per row), `pg_stat_user_tables` before
-the first write and after the last (dead tuples, autovacuum and autoanalyze runs), a timed `VACUUM`
-after all the writes, and `EXPLAIN (ANALYZE, BUFFERS)` of the list's and the summary's queries.
+the first write and after the last (dead tuples, autovacuum and autoanalyze runs), a timed vacuum
+after all the writes, the vacuum probes (after 110,000 new rows, after deleting them, and after
+deleting 2 % of the rows with the index pass forced, per 1,000 rows; medians of three rounds), and
+`EXPLAIN (ANALYZE, BUFFERS)` of the list's and the summary's queries. Every vacuum is timed as
+autovacuum runs it: `VACUUM (PARALLEL 0)`.
 
 The result is each figure per size, and the ratio largest / smallest (for rows/s, smallest /
 largest: how much slower) against the target of at most 1.5x. `--out` receives scale.json,
@@ -110,6 +113,9 @@ FIGURES: tuple[Figure, ...] = (
     Figure("index_bytes_per_row", "all indexes, bytes per row", "B", chart="storage"),
     Figure("vacuum_after_inserts_s", "VACUUM after 110,000 new rows", "s", chart="storage"),
     Figure("vacuum_after_deletes_s", "VACUUM after deleting them", "s", chart="storage"),
+    Figure(
+        "vacuum_churn_ms_per_1k", "VACUUM after deleting 2 % of the rows, index pass included, per 1,000 dead rows", "ms", chart="storage"
+    ),
 )
 
 
@@ -447,8 +453,17 @@ def table_stats(url: str) -> dict:
     return {column: value.isoformat() if isinstance(value, dt.datetime) else value for column, value in zip(STAT_COLUMNS, row, strict=True)}
 
 
-def timed_vacuum(url: str) -> dict:
-    """A plain VACUUM of the table, timed: the work an autovacuum run would do at this point, unthrottled."""
+# Autovacuum never vacuums a table's indexes in parallel (PostgreSQL 15 to 18). A manual VACUUM of a
+# table with two or more indexes over min_parallel_index_scan_size sets parallel index vacuuming up
+# on every run, whether there is anything to remove or not, and allocates its dead-row-id space in
+# dynamic shared memory sized by the table, up to maintenance_work_mem: 64 MB from 1,000,000 rows
+# up, about 50 ms here, against some 20 MB at 100,000. Timed with PARALLEL 0, a VACUUM does the work
+# autovacuum would.
+AS_AUTOVACUUM = "PARALLEL 0"
+
+
+def timed_vacuum(url: str, options: str = "") -> dict:
+    """A VACUUM of the table as autovacuum runs it, timed: the work autovacuum would do at this point, unthrottled."""
     from benchmarks import dataset
 
     connection = dataset.connect(url)
@@ -457,7 +472,7 @@ def timed_vacuum(url: str) -> dict:
             cursor.execute("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = %s", [TABLE])
             (dead,) = cursor.fetchone()
             started = time.perf_counter()
-            cursor.execute(f"VACUUM (VERBOSE) {TABLE}")
+            cursor.execute(f"VACUUM (VERBOSE, {AS_AUTOVACUUM}{', ' + options if options else ''}) {TABLE}")
             seconds = time.perf_counter() - started
         # PostgreSQL 15 reports the table's vacuum in one INFO message of several lines.
         verbose = [line.strip() for notice in connection.notices if f'.{TABLE}"' in notice for line in notice.splitlines()]
@@ -468,22 +483,22 @@ def timed_vacuum(url: str) -> dict:
 
 
 VACUUM_PROBE_ROWS = BATCH_RECORDS + SCAN_RECORDS
+VACUUM_PROBE_ROUNDS = 3
+# PostgreSQL skips a vacuum's index pass while the pages with dead rows are under 2 % of the table
+# (BYPASS_THRESHOLD_PAGES in vacuumlazy.c) and does it once they pass that: the churn probe deletes
+# 2 % of the table's rows and forces the pass, to time the index work that a skip only defers.
+CHURN_SHARE = 50  # 1/50 of the rows
 
 
-def vacuum_probe(database: SizeDatabase, tails: list[tuple[int, str]]) -> dict:
-    """What vacuuming costs at this size, in isolation: after 110,000 new rows (a batch and a scan's
-    worth, the service's usual write), and after deleting them again.
-
-    Starts from a vacuumed table; the rows go to the writer tenant by COPY, as the loader writes them.
-    """
+def _insert(database: SizeDatabase, tails: list[tuple[int, str]], rows: int) -> None:
+    """COPY `rows` new rows to the writer tenant, as the loader writes them."""
     from benchmarks import dataset
 
     connection = dataset.connect(database.url)
     try:
         with connection.cursor() as cursor:
-            cursor.execute(f"VACUUM {TABLE}")
             blocks = history_lines(
-                LoadPlan(rows=VACUUM_PROBE_ROWS, tenants=1),
+                LoadPlan(rows=rows, tenants=1),
                 [database.writer],
                 tails,
                 start=dt.datetime.now(dt.UTC),
@@ -492,7 +507,12 @@ def vacuum_probe(database: SizeDatabase, tails: list[tuple[int, str]]) -> dict:
             cursor.copy_expert(f"COPY {TABLE} ({', '.join(COPY_COLUMNS)}) FROM STDIN", CopySource(blocks), size=1 << 20)
     finally:
         connection.close()
-    after_inserts = timed_vacuum(database.url)
+
+
+def _delete(database: SizeDatabase, rows: int) -> None:
+    """Delete the writer tenant's rows, which must be the `rows` just inserted."""
+    from benchmarks import dataset
+
     connection = dataset.connect(database.url)
     try:
         with connection.cursor() as cursor:
@@ -500,9 +520,47 @@ def vacuum_probe(database: SizeDatabase, tails: list[tuple[int, str]]) -> dict:
             deleted = cursor.rowcount
     finally:
         connection.close()
-    if deleted != VACUUM_PROBE_ROWS:
-        raise RuntimeError(f"{database.name}: the vacuum probe deleted {deleted} rows, expected {VACUUM_PROBE_ROWS}")
-    return {"after_inserts": after_inserts, "after_deletes": timed_vacuum(database.url)}
+    if deleted != rows:
+        raise RuntimeError(f"{database.name}: the vacuum probe deleted {deleted} rows, expected {rows}")
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median time (the middle one of an odd number), so its details go with the figure."""
+    return sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
+
+
+def vacuum_probe(database: SizeDatabase, tails: list[tuple[int, str]], rounds: int = VACUUM_PROBE_ROUNDS) -> dict:
+    """What vacuuming costs at this size, in isolation, each a median of `rounds`:
+
+    - after 110,000 new rows (a batch and a scan's worth, the service's usual write), and after
+      deleting them again, with PostgreSQL deciding whether the index pass is due;
+    - after deleting 2 % of the table's rows with the index pass forced, per 1,000 dead rows.
+
+    Each round starts from a table vacuumed with its index pass, so the dead row slots a skipped
+    pass leaves (at 10,000,000 rows the 110,000 deleted rows are under its 2 %) are not scanned
+    again by the next timed vacuum at one size only. The rows go to the writer tenant by COPY, as
+    the loader writes them.
+    """
+    rows = round(database.size / CHURN_SHARE)
+    inserts, deletes, churn = [], [], []
+    for _ in range(rounds):
+        timed_vacuum(database.url, "INDEX_CLEANUP ON")  # the clean start; not a figure
+        _insert(database, tails, VACUUM_PROBE_ROWS)
+        inserts.append(timed_vacuum(database.url))
+        _delete(database, VACUUM_PROBE_ROWS)
+        deletes.append(timed_vacuum(database.url))
+        _insert(database, tails, rows)
+        timed_vacuum(database.url)  # the inserts' own vacuum, so that the next one is the deletes'
+        _delete(database, rows)
+        run = timed_vacuum(database.url, "INDEX_CLEANUP ON")
+        churn.append({**run, "rows": rows, "ms_per_1k_rows": round(run["seconds"] * 1000 / (rows / 1000), 3)})
+    return {
+        "rounds": rounds,
+        "after_inserts": median_run(inserts),
+        "after_deletes": median_run(deletes),
+        "churn": sorted(churn, key=lambda run: run["ms_per_1k_rows"])[len(churn) // 2],
+        "runs": {"after_inserts": inserts, "after_deletes": deletes, "churn": churn},
+    }
 
 
 LIST_SQL = (
@@ -732,6 +790,7 @@ def figures_of(samples: Samples, sizes: dict, probe: dict, rows: int) -> dict[st
         "index_bytes_per_row": round(sizes["indexes"] / rows, 1),
         "vacuum_after_inserts_s": probe["after_inserts"]["seconds"],
         "vacuum_after_deletes_s": probe["after_deletes"]["seconds"],
+        "vacuum_churn_ms_per_1k": probe["churn"]["ms_per_1k_rows"] if "churn" in probe else None,
     }
 
 
@@ -799,11 +858,18 @@ def markdown(results: dict, chart_folder: str) -> str:
         ]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
-    lines += ["", "Vacuum (`pg_stat_user_tables` before the first write / after the last; then timed plain `VACUUM`s):", ""]
+    probe_rounds = {results["sizes"][size]["vacuum_probe"].get("rounds", 1) for size in sizes}
+    lines += [
+        "",
+        "Vacuum (`pg_stat_user_tables` before the first write / after the last; then timed"
+        f" `VACUUM ({AS_AUTOVACUUM})`s, as autovacuum runs them; the probes' medians of {max(probe_rounds)} rounds):",
+        "",
+    ]
     lines.append(
-        "| size | dead tuples | autovacuum runs | `VACUUM` after the run's writes | after 110,000 new rows | after deleting them |"
+        "| size | dead tuples | autovacuum runs | `VACUUM` after the run's writes | after 110,000 new rows | after deleting them"
+        " | after deleting 2 % of the rows, index pass forced |"
     )
-    lines.append("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    lines.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for size in sizes:
         entry = results["sizes"][size]
         before, after, vacuum, probe = entry["autovacuum"]["before"], entry["autovacuum"]["after"], entry["vacuum"], entry["vacuum_probe"]
@@ -811,10 +877,13 @@ def markdown(results: dict, chart_folder: str) -> str:
         def timed(run: dict) -> str:
             return f"{run['seconds']:.2f} s, {run['dead_tuples_before']:,} dead, index scans {run['index_scans'] or '-'}"
 
+        def churned(run: dict | None) -> str:
+            return "-" if run is None else f"{run['seconds']:.2f} s for {run['rows']:,} rows, index scans {run['index_scans'] or '-'}"
+
         lines.append(
             f"| {int(size):,} | {before['n_dead_tup']:,} -> {after['n_dead_tup']:,} "
             f"| {after['autovacuum_count'] - before['autovacuum_count']} | {timed(vacuum)} "
-            f"| {timed(probe['after_inserts'])} | {timed(probe['after_deletes'])} |"
+            f"| {timed(probe['after_inserts'])} | {timed(probe['after_deletes'])} | {churned(probe.get('churn'))} |"
         )
     lines += ["", *(f"![{title}]({chart_folder}/{name})" for name, title in CHARTS)]
     return "\n".join(lines)
@@ -852,23 +921,31 @@ def charts(results: dict, out: Path) -> None:
     fig.savefig(out / CHARTS[0][0], dpi=110)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(9, 5))
+    fig, ax = plt.subplots(figsize=(12, 5))
     first = results["sizes"][sizes[0]]["figures"]
-    for figure in FIGURES:
+    colours = plt.get_cmap("tab10").colors
+    for index, figure in enumerate(FIGURES):
         base = first.get(figure.key)
         if base is None:
             continue
         values = [results["sizes"][size]["figures"].get(figure.key) for size in sizes]
-        ax.plot(rows, [cost_ratio(figure, base, value) if value is not None else None for value in values], marker="o", label=figure.label)
+        ax.plot(
+            rows,
+            [cost_ratio(figure, base, value) if value is not None else None for value in values],
+            marker="os^"[index // len(colours)],
+            linestyle="--" if figure.chart == "storage" else "-",
+            color=colours[index % len(colours)],
+            label=figure.label,
+        )
     ax.axhline(TARGET_RATIO, color="red", linestyle="--", label=f"target {TARGET_RATIO}x")
     ax.set_xscale("log")
     ax.set_xlabel("activities in the table")
     ax.set_ylabel(f"cost relative to {rows[0]:,} rows")
     ax.set_title("Cost growth by table size (rates inverted: half the rows/s is 2x)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
-    fig.savefig(out / CHARTS[1][0], dpi=110)
+    fig.savefig(out / CHARTS[1][0], dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 

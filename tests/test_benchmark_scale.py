@@ -146,3 +146,19 @@ def test_ratios_compare_the_largest_size_with_the_smallest_by_number_not_by_text
         "latency_ms": {"ratio": 3.0, "verdict": "missed"},
         "rate": {"ratio": 4.0, "verdict": "missed"},
     }
+
+
+def test_median_run_is_the_middle_run_with_its_details():
+    runs = [{"seconds": 0.9, "index_scans": "1"}, {"seconds": 0.1, "index_scans": "0"}, {"seconds": 0.4, "index_scans": "1"}]
+    assert scale.median_run(runs) == {"seconds": 0.4, "index_scans": "1"}
+    assert scale.median_run(runs[:1]) == runs[0]
+
+
+def test_churn_figure_is_judged_against_the_target_like_the_others():
+    def size(churn_ms: float) -> dict:
+        return {"figures": {"vacuum_churn_ms_per_1k": churn_ms}}
+
+    results = {"sizes": {"100000": size(14.7), "10000000": size(4.1)}}
+    assert scale.ratios(results)["vacuum_churn_ms_per_1k"] == {"ratio": 0.28, "verdict": "met"}
+    results["sizes"]["10000000"] = size(30.0)
+    assert scale.ratios(results)["vacuum_churn_ms_per_1k"]["verdict"] == "missed"
